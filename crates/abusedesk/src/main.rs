@@ -1,0 +1,10 @@
+//! The `abusedesk` binary: thin glue over the workspace crates.
+use clap::Parser;
+
+mod cli;
+mod cmd;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    cli::run(cli)
+}

@@ -1,0 +1,1 @@
+//! abusedesk-auth (see ARCHITECTURE.md).

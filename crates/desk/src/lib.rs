@@ -1,0 +1,1 @@
+//! abusedesk-desk (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! Mail forensics: parse a message, read its Received chain, find the origin.

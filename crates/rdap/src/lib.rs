@@ -1,0 +1,1 @@
+//! abusedesk-rdap (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! abusedesk-registry (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! abusedesk-reports (see ARCHITECTURE.md).

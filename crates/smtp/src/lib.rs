@@ -1,0 +1,1 @@
+//! abusedesk-smtp (see ARCHITECTURE.md).

@@ -1,0 +1,1 @@
+//! abusedesk-store (see ARCHITECTURE.md).
