@@ -112,9 +112,10 @@ pub struct Origin {
 
 /// Builds the hops from the Received fields (newest first) and the originating-IP
 /// headers (appended below them, oldest), with countries.
-pub fn build_hops(h: &Headers, countries: &CountryDb) -> Vec<Hop> {
-    let mut hops: Vec<Hop> = Vec::with_capacity(h.received.len() + h.originating.len());
-    for field in &h.received {
+pub fn build_hops(h: &mut Headers, countries: &CountryDb) -> Vec<Hop> {
+    let fields = std::mem::take(&mut h.received);
+    let mut hops: Vec<Hop> = Vec::with_capacity(fields.len() + h.originating.len());
+    for field in fields {
         let received = parse_received(&field.value);
         hops.push(Hop {
             country: received
@@ -127,7 +128,7 @@ pub fn build_hops(h: &Headers, countries: &CountryDb) -> Vec<Hop> {
             role: Role::Unparsed,
             synthetic: None,
             marks: Vec::new(),
-            raw: field.value.clone(),
+            raw: field.value,
             position: field.position,
         });
     }
@@ -247,17 +248,16 @@ pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustC
             if let Some(m) = link_mark(&hops[i - 1].received, r) {
                 marks.push(m);
             }
-            if let Some(d) = r.date {
-                if let Some(newer) = hops[..i]
+            if let Some(d) = r.date
+                && let Some(newer) = hops[..i]
                     .iter()
                     .rev()
                     .filter(|x| x.synthetic.is_none())
                     .find_map(|x| x.received.date)
-                {
-                    let ahead = (d - newer).num_seconds();
-                    if ahead > TOLERANCE {
-                        marks.push(Mark::TimeBackwards { seconds: ahead });
-                    }
+            {
+                let ahead = (d - newer).num_seconds();
+                if ahead > TOLERANCE {
+                    marks.push(Mark::TimeBackwards { seconds: ahead });
                 }
             }
         }
@@ -295,10 +295,10 @@ fn link_mark(newer: &Received, older: &Received) -> Option<Mark> {
     if names.iter().any(|n| same_host(n, by)) {
         return Some(Mark::LinkOk);
     }
-    if let (Some(a), Some(b)) = (newer.from_ip, older.by_ip) {
-        if a == b {
-            return Some(Mark::LinkOk);
-        }
+    if let (Some(a), Some(b)) = (newer.from_ip, older.by_ip)
+        && a == b
+    {
+        return Some(Mark::LinkOk);
     }
     if parse_ip(by).is_some() && parse_ip(by) == newer.from_ip {
         return Some(Mark::LinkOk);
@@ -339,10 +339,10 @@ fn describe_sender(r: &Received) -> String {
     if let Some(h) = &r.from_helo {
         parts.push(h.clone());
     }
-    if let Some(d) = &r.from_rdns {
-        if r.from_helo.as_deref().is_none_or(|h| !same_host(h, d)) {
-            parts.push(d.clone());
-        }
+    if let Some(d) = &r.from_rdns
+        && r.from_helo.as_deref().is_none_or(|h| !same_host(h, d))
+    {
+        parts.push(d.clone());
     }
     if let Some(ip) = r.from_ip {
         parts.push(format!("[{ip}]"));

@@ -159,15 +159,15 @@ pub fn collect(x: &Inputs<'_>) -> Vec<Indicator> {
             "no To or Cc recipients: the recipients were in the envelope only (Bcc)".into(),
         );
     }
-    if let Some(f) = x.header_from {
-        if let Some(r) = x.recipients.iter().find(|r| same_address(r, f)) {
-            add(
-                IndicatorName::FromIsRecipient,
-                format!(
-                    "From <{f}> is the recipient {r}: the sender's address is forged (mail \"from yourself\")"
-                ),
-            );
-        }
+    if let Some(f) = x.header_from
+        && let Some(r) = x.recipients.iter().find(|r| same_address(r, f))
+    {
+        add(
+            IndicatorName::FromIsRecipient,
+            format!(
+                "From <{f}> is the recipient {r}: the sender's address is forged (mail \"from yourself\")"
+            ),
+        );
     }
     if x.envelope.class == EnvelopeClass::RecipientDomain {
         add(
@@ -375,7 +375,16 @@ pub fn collect(x: &Inputs<'_>) -> Vec<Indicator> {
         };
         add(IndicatorName::Bounce, format!("{what}: {}", b.reason));
     }
-    let exe = crate::bounce::executable_attachments(x.body);
+    // Attachments exist only in multipart messages.
+    let multipart = h
+        .content_type
+        .as_ref()
+        .is_some_and(|(t, _)| t == "multipart");
+    let exe = if multipart {
+        crate::bounce::executable_attachments(x.body)
+    } else {
+        Vec::new()
+    };
     if !exe.is_empty() {
         add(
             IndicatorName::ExecutableAttachment,

@@ -53,8 +53,8 @@ pub fn trace(raw: &[u8], cfg: &TraceConfig) -> Trace {
 }
 
 fn trace_at_depth(raw: &[u8], cfg: &TraceConfig, depth: usize) -> Trace {
-    let h = parse_headers(raw);
-    let mut hops = chain::build_hops(&h, &cfg.countries);
+    let mut h = parse_headers(raw);
+    let mut hops = chain::build_hops(&mut h, &cfg.countries);
     let origin_idx = chain::walk(&mut hops, &cfg.trust);
     chain::mark(&mut hops, origin_idx, &h, &cfg.trust);
 
@@ -178,22 +178,21 @@ fn build_origin(
     };
     let mut reason = chain::origin_reason(hops, o);
     let authenticated = r.auth.clone();
-    if let Some(who) = &authenticated {
-        if r.by
+    if let Some(who) = &authenticated
+        && r.by
             .as_deref()
             .is_some_and(|b| cfg.trust.is_submission_host(b))
-        {
-            reason = format!(
-                "{} authenticated{} to our submission host {}",
-                r.from_ip.map(|i| i.to_string()).unwrap_or_default(),
-                if who.is_empty() {
-                    String::new()
-                } else {
-                    format!(" as {who}")
-                },
-                r.by.as_deref().unwrap_or("")
-            );
-        }
+    {
+        reason = format!(
+            "{} authenticated{} to our submission host {}",
+            r.from_ip.map(|i| i.to_string()).unwrap_or_default(),
+            if who.is_empty() {
+                String::new()
+            } else {
+                format!(" as {who}")
+            },
+            r.by.as_deref().unwrap_or("")
+        );
     }
     Origin {
         ip: r

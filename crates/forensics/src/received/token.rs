@@ -23,6 +23,9 @@ pub(crate) enum Tok<'a> {
     Semi,
 }
 
+/// Tokens of a line or comment; most fit inline.
+pub(crate) type Tokens<'a> = smallvec::SmallVec<[Spanned<'a>; 16]>;
+
 /// A token with the byte offset where it starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spanned<'a> {
@@ -32,9 +35,9 @@ pub(crate) struct Spanned<'a> {
 
 /// Splits `s` into tokens. Never fails: unbalanced brackets run to the end of the input.
 /// `max_tokens` bounds the work on hostile input.
-pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Vec<Spanned<'_>> {
+pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Tokens<'_> {
     let b = s.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Tokens::new();
     let mut i = 0;
     while i < b.len() && out.len() < max_tokens {
         let c = b[i];
@@ -117,7 +120,11 @@ pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Vec<Spanned<'_>> {
                     j += 1;
                 }
                 // A word such as `host,` keeps no trailing comma.
-                let word = s[i..j].trim_end_matches(',');
+                let mut end = j;
+                while end > i && b[end - 1] == b',' {
+                    end -= 1;
+                }
+                let word = &s[i..end];
                 if !word.is_empty() {
                     out.push(Spanned {
                         tok: Tok::Word(word),
