@@ -220,6 +220,8 @@ pub fn walk(hops: &mut [Hop], trust: &TrustConfig) -> Option<usize> {
 pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustConfig) {
     const TOLERANCE: i64 = 10 * 60;
     let n = hops.len();
+    // The date of the nearest newer real hop that has one.
+    let mut newest_date: Option<DateTime<FixedOffset>> = None;
     for i in 0..n {
         let mut marks = Vec::new();
         let r = &hops[i].received;
@@ -249,11 +251,7 @@ pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustC
                 marks.push(m);
             }
             if let Some(d) = r.date
-                && let Some(newer) = hops[..i]
-                    .iter()
-                    .rev()
-                    .filter(|x| x.synthetic.is_none())
-                    .find_map(|x| x.received.date)
+                && let Some(newer) = newest_date
             {
                 let ahead = (d - newer).num_seconds();
                 if ahead > TOLERANCE {
@@ -274,6 +272,9 @@ pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustC
                     detail: format!("claims to be received by our relay {ip}"),
                 });
             }
+        }
+        if hops[i].synthetic.is_none() && hops[i].received.date.is_some() {
+            newest_date = hops[i].received.date;
         }
         hops[i].marks.extend(marks);
     }

@@ -153,7 +153,7 @@ pub struct Tls {
 }
 
 /// The MTA family whose format the line follows, when recognisable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mta {
     Postfix,
@@ -803,6 +803,9 @@ fn scan_from_comment(
                         // `helo=[192.0.2.1]`
                         helo = Some(format!("[{inner}]"));
                         i += 1;
+                    } else {
+                        // Exim `(helo=)`: the client sent an empty HELO.
+                        helo = Some(String::new());
                     }
                 } else if lw == "helo" || lw == "ehlo" {
                     match toks.get(i + 1).map(|t| t.tok) {
