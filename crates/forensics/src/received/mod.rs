@@ -291,7 +291,7 @@ pub fn parse_received(value: &str) -> Received {
         // `(from user@localhost) by ...`, `(from localhost [192.0.2.1]) by ...`.
         if let Some(Tok::Comment(lead)) = c.lead.first()
             && lead.len() > 5
-            && lead[..5].eq_ignore_ascii_case("from ")
+            && lead.as_bytes()[..5].eq_ignore_ascii_case(b"from ")
         {
             let inner: ClauseToks<'_> = tokenize(&lead[5..], 64)
                 .into_iter()
