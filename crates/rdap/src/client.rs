@@ -2,7 +2,7 @@
 //! configured base URL), timeouts, a body-size limit, and an in-memory TTL cache of
 //! answers, "not found"s and failures.
 use crate::bootstrap::{Bootstrap, Rir};
-use crate::parse::{IpNetwork, ParseError, parse_with_hint};
+use crate::parse::{IpNetwork, ParseError, parse_ip_network_from};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -385,7 +385,7 @@ impl RdapClient {
             body.extend_from_slice(&chunk);
         }
         let hint = resp.url().host_str().and_then(Rir::from_host).or(rir);
-        match parse_with_hint(&body, hint) {
+        match parse_ip_network_from(&body, hint) {
             Ok(n) => Ok(Lookup {
                 network: Arc::new(n),
                 url: final_url,

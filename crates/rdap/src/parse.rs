@@ -470,11 +470,11 @@ pub fn parse_ip_network(body: &[u8]) -> Result<IpNetwork, ParseError> {
     from_value(&v)
 }
 
-/// As [`parse_ip_network`]; `hint` names the registry that was asked, used when the
-/// record does not say who published it.
-pub(crate) fn parse_with_hint(body: &[u8], hint: Option<Rir>) -> Result<IpNetwork, ParseError> {
+/// As [`parse_ip_network`]; `asked` names the registry whose server answered, used when
+/// the record does not say who published it (for the `registry` contact rule).
+pub fn parse_ip_network_from(body: &[u8], asked: Option<Rir>) -> Result<IpNetwork, ParseError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
-    from_value_hint(&v, hint)
+    from_value_hint(&v, asked)
 }
 
 /// As [`parse_ip_network`], for an already decoded JSON value.
