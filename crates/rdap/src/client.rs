@@ -189,8 +189,12 @@ pub struct RdapClient {
     http: reqwest::Client,
     config: ClientConfig,
     cache: Mutex<HashMap<IpAddr, CacheEntry>>,
+    /// Lookups under way: concurrent callers for one address share one request.
+    inflight: Mutex<HashMap<IpAddr, Arc<Flight>>>,
     clock: Arc<dyn Clock>,
 }
+
+type Flight = tokio::sync::OnceCell<Result<Lookup, RdapError>>;
 
 impl std::fmt::Debug for RdapClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,6 +233,7 @@ impl RdapClient {
             http,
             config,
             cache: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             clock,
         })
     }
@@ -276,14 +281,25 @@ impl RdapClient {
                 Err(err) => Err(err.clone()),
             };
         }
-        let result = self.fetch(ip).await;
-        let ttl = match &result {
-            Ok(_) => self.config.positive_ttl,
-            Err(RdapError::NotFound { .. }) => self.config.negative_ttl,
-            Err(RdapError::NoService(_)) | Err(RdapError::Config(_)) => return result,
-            Err(_) => self.config.error_ttl,
+        let flight = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            inflight.entry(ip).or_default().clone()
         };
-        self.insert(ip, ttl, result.clone());
+        let result = flight.get_or_init(|| self.fetch(ip)).await.clone();
+        let ttl = match &result {
+            Ok(_) => Some(self.config.positive_ttl),
+            Err(RdapError::NotFound { .. }) => Some(self.config.negative_ttl),
+            Err(RdapError::NoService(_)) | Err(RdapError::Config(_)) => None,
+            Err(_) => Some(self.config.error_ttl),
+        };
+        if let Some(ttl) = ttl {
+            self.insert(ip, ttl, result.clone());
+        }
+        // Cache first, then end the flight, so no caller falls between the two.
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight.get(&ip).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            inflight.remove(&ip);
+        }
         result
     }
 
