@@ -20,10 +20,16 @@ pub struct Cli {
 pub enum Command {
     /// Trace messages to their origin: Received chain, trust walk, HELO class, indicators.
     Trace(cmd::trace::Args),
+    /// Network registry files: check them, attribute addresses and hosts at a moment.
+    Registry(cmd::registry::Args),
+    /// Look up an external network and its abuse contact over RDAP.
+    Rdap(cmd::rdap::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Registry(args) => cmd::registry::run(args),
+        Command::Rdap(args) => cmd::rdap::run(args),
     }
 }

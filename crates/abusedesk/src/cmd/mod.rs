@@ -1,2 +1,4 @@
 //! Subcommands.
+pub mod rdap;
+pub mod registry;
 pub mod trace;
