@@ -10,7 +10,7 @@ use crate::config::TrustConfig;
 use crate::country::CountryDb;
 use crate::message::Headers;
 use crate::names::{organisational_domain, parse_ip, same_host};
-use crate::received::{Received, parse_received};
+use crate::received::{Mta, Protocol, Received, parse_received};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -172,6 +172,19 @@ pub fn walk(hops: &mut [Hop], trust: &TrustConfig) -> Option<usize> {
         let r = &hop.received;
         if !r.parsed {
             hop.role = Role::Unparsed;
+            continue;
+        }
+        // Retrieval from the recipient's own mailbox (fetchmail over POP3/IMAP) is not a
+        // handover from a sender: the mailbox host is the recipient's provider, whose
+        // lines we believe, as SpamAssassin does.
+        if r.from_ip.is_some()
+            && (r.mta == Some(Mta::Fetchmail)
+                || matches!(r.protocol, Some(Protocol::Imap | Protocol::Pop3)))
+        {
+            hop.trusted = true;
+            hop.trust_reason =
+                Some("mailbox retrieval: the recipient fetched it from their own mailbox".into());
+            hop.role = Role::Trusted;
             continue;
         }
         let submission =

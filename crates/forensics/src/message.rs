@@ -128,7 +128,8 @@ fn split_fields<'a>(data: &'a [u8]) -> (Vec<Field<'a>>, usize, usize) {
             }
         } else {
             flush(&mut fields, &mut current, pos);
-            match memchr::memchr(b':', line) {
+            // Field names are short: a plain scan beats a SIMD search's call overhead.
+            match line.iter().position(|&b| b == b':') {
                 Some(c)
                     if c > 0
                         && line[..c]
@@ -166,13 +167,28 @@ fn value_text(v: &[u8]) -> String {
         .rposition(|c| !c.is_ascii_whitespace())
         .map(|p| p + 1)
         .unwrap_or(start);
-    String::from_utf8_lossy(&v[start..end.max(start)]).into_owned()
+    lossy(&v[start..end.max(start)])
+}
+
+/// UTF-8 text; invalid sequences become U+FFFD (the validation fast path first).
+fn lossy(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 /// The value unfolded onto one line.
 fn value_line(v: &[u8]) -> String {
-    let t = String::from_utf8_lossy(v);
-    t.split_whitespace().collect::<Vec<_>>().join(" ")
+    let t = lossy(v);
+    let mut out = String::with_capacity(t.len());
+    for w in t.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Which field a name is, for the ones we read. Compared case-insensitively.

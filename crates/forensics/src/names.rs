@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 /// Lower-cases a host name and drops one trailing dot, for comparisons.
 pub fn normalize_host(name: &str) -> String {
-    let name = name.trim();
+    let name = name.trim_ascii();
     let name = name.strip_suffix('.').unwrap_or(name);
     name.to_ascii_lowercase()
 }
@@ -123,7 +123,7 @@ pub fn is_valid_label(label: &str) -> bool {
 
 /// The domain part of an address (`user@Example.COM` → `example.com`), lower-cased.
 pub fn address_domain(address: &str) -> Option<String> {
-    let address = address.trim().trim_start_matches('<').trim_end_matches('>');
+    let address = strip_angle(address);
     let (_, domain) = address.rsplit_once('@')?;
     let domain = domain.trim().trim_end_matches('.');
     (!domain.is_empty()).then(|| domain.to_ascii_lowercase())

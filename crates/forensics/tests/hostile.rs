@@ -69,7 +69,7 @@ fn odd_bytes_and_encodings() {
 /// but deterministic so it runs in every test run.
 #[test]
 fn deterministic_soup() {
-    const ALPHABET: &[u8] = b"()[]<>;:=@., \t\r\nfromby withidforHELOhelo=127.0.0.1::ffff:[IPv6:2001:db8::1]ReceivedReturn-Path\x00\xff\xe3";
+    const ALPHABET: &[u8] = b"()[]<>;:=@., \t\r\n\x0b\x0cfromby withidforHELOhelo=127.0.0.1::ffff:[IPv6:2001:db8::1]ReceivedReturn-Path\x00\xff\xe3";
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..3000 {
         let len = (state % 400) as usize;

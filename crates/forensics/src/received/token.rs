@@ -112,11 +112,7 @@ pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Tokens<'_> {
             }
             _ => {
                 let mut j = i;
-                while j < b.len() {
-                    let d = b[j];
-                    if d.is_ascii_whitespace() || matches!(d, b'(' | b'[' | b'<' | b';' | b')') {
-                        break;
-                    }
+                while j < b.len() && !ENDS_WORD[usize::from(b[j])] {
                     j += 1;
                 }
                 // A word such as `host,` keeps no trailing comma.
@@ -137,6 +133,18 @@ pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Tokens<'_> {
     }
     out
 }
+
+/// Bytes that end a word: ASCII white space and the delimiters.
+static ENDS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b" \t\n\r\x0c([<;)";
+    let mut k = 0;
+    while k < ends.len() {
+        t[ends[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
 
 fn find_byte(b: &[u8], from: usize, needle: u8) -> Option<usize> {
     memchr::memchr(needle, b.get(from..)?).map(|p| p + from)
