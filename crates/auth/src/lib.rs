@@ -1,1 +1,3 @@
-//! abusedesk-auth (see ARCHITECTURE.md).
+//! abusedesk-auth: email authentication (see ARCHITECTURE.md, section `crates/auth`).
+pub mod dns;
+pub mod spf;
