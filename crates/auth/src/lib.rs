@@ -1,8 +1,15 @@
 //! abusedesk-auth: email authentication (see ARCHITECTURE.md, section `crates/auth`).
+mod bridge;
 pub mod dkim;
 pub mod dns;
+pub mod domainkeys;
+pub mod iprev;
+pub mod report;
+pub mod sender_id;
 pub mod spf;
 pub mod tags;
+
+pub use report::{AuthReport, Authenticator, Session};
 
 /// The message as the verifiers see it: a leading mbox `From ` line is skipped; DKIM and
 /// ARC signatures with `l=` are kept (the DKIM verifier reports on them).
