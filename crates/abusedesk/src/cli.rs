@@ -24,6 +24,10 @@ pub enum Command {
     Registry(cmd::registry::Args),
     /// Look up an external network and its abuse contact over RDAP.
     Rdap(cmd::rdap::Args),
+    /// Authenticate a message: SPF, Sender ID, DKIM, DomainKeys, DMARC, ARC, iprev.
+    Auth(cmd::auth::Args),
+    /// Evaluate SPF (RFC 7208) for one client IP, HELO name and MAIL FROM.
+    Spf(cmd::spf::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -31,5 +35,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Trace(args) => cmd::trace::run(args),
         Command::Registry(args) => cmd::registry::run(args),
         Command::Rdap(args) => cmd::rdap::run(args),
+        Command::Auth(args) => cmd::auth::run(args),
+        Command::Spf(args) => cmd::spf::run(args),
     }
 }

@@ -1,4 +1,6 @@
 //! Subcommands.
+pub mod auth;
 pub mod rdap;
 pub mod registry;
+pub mod spf;
 pub mod trace;
