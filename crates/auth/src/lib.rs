@@ -1,5 +1,6 @@
 //! abusedesk-auth: email authentication (see ARCHITECTURE.md, section `crates/auth`).
 mod bridge;
+pub mod callout;
 pub mod dkim;
 pub mod dns;
 pub mod domainkeys;
