@@ -76,6 +76,9 @@ pub struct CalloutConfig {
     pub max_addresses: usize,
     /// Largest number of cached addresses.
     pub cache_entries: usize,
+    /// Run SMTP callouts. When false only DNS decides (`nonexistent_domain`, or `unknown`
+    /// for a domain that has mail exchangers).
+    pub smtp: bool,
 }
 
 impl Default for CalloutConfig {
@@ -92,6 +95,7 @@ impl Default for CalloutConfig {
             max_hosts: 2,
             max_addresses: 2,
             cache_entries: 100_000,
+            smtp: true,
         }
     }
 }
@@ -270,6 +274,13 @@ impl Verifier {
                 return set(o, EnvelopeClass::Unknown, format!("DNS: {e}"));
             }
         };
+        if !self.cfg.smtp {
+            return set(
+                o,
+                EnvelopeClass::Unknown,
+                format!("{domain} has mail exchangers; callouts are off"),
+            );
+        }
         if !self.take_token(domain) {
             return set(
                 o,

@@ -51,6 +51,23 @@ pub struct Args {
     /// Worker threads (default: one per CPU).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also authenticate each message from its origin (SPF, Sender ID, DKIM, DomainKeys,
+    /// DMARC, ARC, iprev) and classify its envelope sender. Uses DNS (see --dns-zone,
+    /// --resolver); plain `trace` stays offline.
+    #[arg(long)]
+    pub auth: bool,
+    /// With --auth: verify envelope senders with SMTP callouts (RCPT TO at their MX; never
+    /// DATA). Without it only DNS classifies them.
+    #[arg(long, requires = "auth")]
+    pub callout: bool,
+    /// The HELO name callouts give.
+    #[arg(long, value_name = "NAME", requires = "callout")]
+    pub callout_helo: Option<String>,
+    /// With --auth: evaluate as of this moment (Unix seconds). Default: now.
+    #[arg(long, value_name = "UNIX_TIME", requires = "auth")]
+    pub at: Option<u64>,
+    #[command(flatten)]
+    pub dns: crate::cmd::auth::DnsArgs,
 }
 
 fn parse_net(s: &str) -> Result<IpNet, String> {
@@ -160,6 +177,72 @@ struct Line<'a> {
     file: &'a str,
     #[serde(flatten)]
     trace: &'a Trace,
+    /// With --auth: the authentication results for the origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<&'a abusedesk_auth::AuthReport>,
+    /// With --auth: the envelope sender's live class (Table 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    envelope_verification: Option<&'a abusedesk_auth::callout::EnvelopeOutcome>,
+}
+
+/// What --auth needs: the verifiers and the runtime their DNS runs on.
+pub struct AuthCtx {
+    auth: abusedesk_auth::Authenticator,
+    envelope: abusedesk_auth::callout::Verifier,
+    rt: tokio::runtime::Runtime,
+    at: Option<u64>,
+}
+
+impl AuthCtx {
+    fn new(args: &Args) -> Result<AuthCtx> {
+        let resolver = args.dns.resolver()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let auth =
+            abusedesk_auth::Authenticator::new(resolver.clone(), args.dns.authserv_id.clone())?;
+        let mut cfg = abusedesk_auth::callout::CalloutConfig {
+            smtp: args.callout,
+            ..Default::default()
+        };
+        if let Some(h) = &args.callout_helo {
+            cfg.helo = h.clone();
+        }
+        let envelope = abusedesk_auth::callout::Verifier::new(resolver, cfg);
+        Ok(AuthCtx {
+            auth,
+            envelope,
+            rt,
+            at: args.at,
+        })
+    }
+
+    fn check(
+        &self,
+        raw: &[u8],
+        t: &Trace,
+    ) -> (
+        abusedesk_auth::AuthReport,
+        Option<abusedesk_auth::callout::EnvelopeOutcome>,
+    ) {
+        let origin = t.origin.as_ref();
+        let session = abusedesk_auth::Session {
+            ip: origin.map(|o| o.ip),
+            helo: origin.and_then(|o| o.helo.clone()),
+            mail_from: t.envelope_from.address.clone(),
+            at: self.at.unwrap_or_else(crate::cmd::auth::now),
+        };
+        self.rt.block_on(async {
+            let report = self.auth.authenticate(raw, &session).await;
+            let envelope = match t.envelope_from.address.as_deref() {
+                Some(a) if !a.is_empty() => Some(self.envelope.verify(a).await),
+                _ => None,
+            };
+            (report, envelope)
+        })
+    }
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -170,7 +253,18 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run_with(&args, &cfg) {
+    let auth = if args.auth {
+        match AuthCtx::new(&args) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("abusedesk trace: {e:#}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    match run_with(&args, &cfg, auth.as_ref()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -187,7 +281,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// Returns Ok(true) when every input was read.
-fn run_with(args: &Args, cfg: &TraceConfig) -> Result<bool> {
+fn run_with(args: &Args, cfg: &TraceConfig, auth: Option<&AuthCtx>) -> Result<bool> {
     let (sources, mut unreadable) = inputs::expand(&args.paths);
     for u in &unreadable {
         eprintln!("abusedesk trace: {u}");
@@ -206,7 +300,7 @@ fn run_with(args: &Args, cfg: &TraceConfig) -> Result<bool> {
     let mut first = true;
     // Batches keep the output in input order and memory bounded.
     for batch in sources.chunks(256) {
-        let results = process_batch(batch, cfg, args.format, jobs);
+        let results = process_batch(batch, cfg, args.format, jobs, auth);
         for r in results {
             match r {
                 Ok(texts) => {
@@ -252,11 +346,12 @@ fn process_batch(
     cfg: &TraceConfig,
     format: Format,
     jobs: usize,
+    auth: Option<&AuthCtx>,
 ) -> Vec<Rendered> {
     if jobs <= 1 || batch.len() <= 1 {
         return batch
             .iter()
-            .map(|s| process_source(s, cfg, format))
+            .map(|s| process_source(s, cfg, format, auth))
             .collect();
     }
     let chunk = batch.len().div_ceil(jobs);
@@ -266,7 +361,7 @@ fn process_batch(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| process_source(s, cfg, format))
+                        .map(|s| process_source(s, cfg, format, auth))
                         .collect::<Vec<_>>()
                 })
             })
@@ -278,17 +373,46 @@ fn process_batch(
     })
 }
 
-fn process_source(source: &Source, cfg: &TraceConfig, format: Format) -> Rendered {
+fn process_source(
+    source: &Source,
+    cfg: &TraceConfig,
+    format: Format,
+    auth: Option<&AuthCtx>,
+) -> Rendered {
     let data = inputs::read(source)?;
     let label = source.label();
     let mut out = Vec::new();
     for (label, raw) in inputs::messages(&label, &data) {
         let t = trace(raw, cfg);
+        let checked = auth.map(|a| a.check(raw, &t));
+        let (report, envelope) = match &checked {
+            Some((r, e)) => (Some(r), e.as_ref()),
+            None => (None, None),
+        };
         out.push(match format {
-            Format::Text => render_text(&t, &label),
+            Format::Text => {
+                let mut text = render_text(&t, &label);
+                if let Some(r) = report {
+                    text.push_str(&format!(
+                        "\nAuthentication-Results: {}",
+                        r.authentication_results("\n\t")
+                    ));
+                }
+                if let Some(e) = envelope {
+                    text.push_str(&format!(
+                        "\nEnvelope sender <{}>: {} ({})",
+                        e.address,
+                        e.class.as_str(),
+                        e.reason
+                    ));
+                }
+                text
+            }
             Format::Json => serde_json::to_string(&Line {
                 file: &label,
                 trace: &t,
+                auth: report,
+                envelope_verification: envelope,
             })
             .unwrap_or_else(|e| {
                 // Serialising our own types cannot fail short of a bug; say so rather than panic.
