@@ -32,7 +32,7 @@ fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/spamassassin")
 }
 
-fn load_corpus() -> Option<Vec<Vec<u8>>> {
+fn load_corpus() -> Option<Vec<(PathBuf, Vec<u8>)>> {
     let dir = corpus_dir();
     let mut out = Vec::new();
     for group in ["spam-1", "easy-ham-1", "hard-ham-1"] {
@@ -43,7 +43,7 @@ fn load_corpus() -> Option<Vec<Vec<u8>>> {
         paths.sort();
         for p in paths {
             if let Ok(b) = std::fs::read(&p) {
-                out.push(b);
+                out.push((p, b));
             }
         }
     }
@@ -111,13 +111,14 @@ fn rate(n: usize, d: Duration) -> f64 {
 }
 
 fn bench_corpus(rt: &tokio::runtime::Runtime) {
-    let Some(corpus) = load_corpus() else {
+    let Some(files) = load_corpus() else {
         println!(
             "corpus: MISSING at {} (set ABUSEDESK_CORPUS); skipping the corpus benchmark",
             corpus_dir().display()
         );
         return;
     };
+    let corpus: Vec<&Vec<u8>> = files.iter().map(|(_, b)| b).collect();
     let cfg = TraceConfig::default();
     let sessions: Vec<(Session, Option<String>)> = corpus
         .iter()
@@ -151,6 +152,18 @@ fn bench_corpus(rt: &tokio::runtime::Runtime) {
         let _ = std::fs::write(&path, &text);
         println!("zone written to {path}");
     }
+    if let Ok(path) = std::env::var("ABUSEDESK_BENCH_SESSIONS") {
+        let lines: Vec<String> = files
+            .iter()
+            .zip(&sessions)
+            .map(|((p, _), (s, _))| {
+                serde_json::json!({"file": p.canonicalize().unwrap_or(p.clone()), "ip": s.ip, "helo": s.helo, "mail_from": s.mail_from})
+                    .to_string()
+            })
+            .collect();
+        let _ = std::fs::write(&path, lines.join("\n") + "\n");
+        println!("sessions written to {path}");
+    }
     let server = rt
         .block_on(ZoneServer::start(
             Arc::new(zone),
@@ -163,7 +176,7 @@ fn bench_corpus(rt: &tokio::runtime::Runtime) {
     })
     .expect("resolver");
     let auth = Authenticator::new(resolver.clone(), "bench.example").expect("auth");
-    let total_bytes: usize = corpus.iter().map(Vec::len).sum();
+    let total_bytes: usize = corpus.iter().map(|b| b.len()).sum();
     println!(
         "corpus: {} messages, {:.1} MB, {} names in the zone",
         corpus.len(),
