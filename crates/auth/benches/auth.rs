@@ -178,10 +178,9 @@ fn bench_corpus(rt: &tokio::runtime::Runtime) {
     let auth = Authenticator::new(resolver.clone(), "bench.example").expect("auth");
     let total_bytes: usize = corpus.iter().map(|b| b.len()).sum();
     println!(
-        "corpus: {} messages, {:.1} MB, {} names in the zone",
+        "corpus: {} messages, {:.1} MB",
         corpus.len(),
-        total_bytes as f64 / 1e6,
-        server.queries()
+        total_bytes as f64 / 1e6
     );
 
     // cold: every answer from the loopback server
@@ -197,15 +196,15 @@ fn bench_corpus(rt: &tokio::runtime::Runtime) {
         served
     );
 
-    // warm
-    let rounds = 5;
-    let start = Instant::now();
-    for _ in 0..rounds {
+    // warm: best of 5 rounds (the machine is shared)
+    let mut warm = Duration::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
         for (raw, (s, _)) in corpus.iter().zip(&sessions) {
             std::hint::black_box(rt.block_on(auth.authenticate(raw, s)));
         }
+        warm = warm.min(start.elapsed());
     }
-    let warm = start.elapsed();
     assert_eq!(
         server.queries(),
         served,
@@ -213,22 +212,24 @@ fn bench_corpus(rt: &tokio::runtime::Runtime) {
     );
     println!(
         "full auth, warm cache, 1 core:        {:>9.0} messages/s  ({:.1} us/message; SPF+HELO SPF, Sender ID, DKIM, DomainKeys, DMARC, ARC, iprev)",
-        rate(corpus.len() * rounds, warm),
-        warm.as_secs_f64() * 1e6 / (corpus.len() * rounds) as f64
+        rate(corpus.len(), warm),
+        warm.as_secs_f64() * 1e6 / corpus.len() as f64
     );
 
     // the same, in-memory zone (no cache layer)
     let (zone2, _) = corpus_zone(&sessions);
     let offline = Authenticator::new(Resolver::from_zone(zone2), "bench.example").expect("auth");
-    let start = Instant::now();
-    for _ in 0..rounds {
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
         for (raw, (s, _)) in corpus.iter().zip(&sessions) {
             std::hint::black_box(rt.block_on(offline.authenticate(raw, s)));
         }
+        best = best.min(start.elapsed());
     }
     println!(
         "full auth, offline zone, 1 core:      {:>9.0} messages/s",
-        rate(corpus.len() * rounds, start.elapsed())
+        rate(corpus.len(), best)
     );
 }
 
@@ -265,14 +266,6 @@ fn bench_dkim(rt: &tokio::runtime::Runtime) {
         check[0].reason
     );
 
-    let n = 3000;
-    let start = Instant::now();
-    for _ in 0..n {
-        let parsed = abusedesk_auth::parse_message(std::hint::black_box(&raw)).expect("message");
-        std::hint::black_box(rt.block_on(dkim::verify(&resolver, &parsed, sig.t, &policy)));
-    }
-    let ours = rate(n, start.elapsed());
-
     // ring's bare PKCS#1 v1.5 SHA-256 verify of a comparable input
     let pair = ring::signature::RsaKeyPair::from_pkcs8(pkcs8.as_bytes()).expect("ring key");
     let data = vec![b'x'; 400];
@@ -289,16 +282,29 @@ fn bench_dkim(rt: &tokio::runtime::Runtime) {
         &ring::signature::RSA_PKCS1_2048_8192_SHA256,
         pair.public_key().as_ref().to_vec(),
     );
-    let start = Instant::now();
-    for _ in 0..n {
-        public
-            .verify(
-                std::hint::black_box(&data),
-                std::hint::black_box(&signature),
-            )
-            .expect("verify");
+    // Interleaved rounds, best of each: the machine is shared, and a round another process
+    // interrupts says nothing about either side.
+    let n = 1000;
+    let (mut ours, mut bare) = (0f64, 0f64);
+    for _ in 0..7 {
+        let start = Instant::now();
+        for _ in 0..n {
+            let parsed =
+                abusedesk_auth::parse_message(std::hint::black_box(&raw)).expect("message");
+            std::hint::black_box(rt.block_on(dkim::verify(&resolver, &parsed, sig.t, &policy)));
+        }
+        ours = ours.max(rate(n, start.elapsed()));
+        let start = Instant::now();
+        for _ in 0..n {
+            public
+                .verify(
+                    std::hint::black_box(&data),
+                    std::hint::black_box(&signature),
+                )
+                .expect("verify");
+        }
+        bare = bare.max(rate(n, start.elapsed()));
     }
-    let bare = rate(n, start.elapsed());
     println!(
         "DKIM rsa-sha256 2048-bit, full verify (parse, body hash, key, checks): {ours:>8.0} /s"
     );

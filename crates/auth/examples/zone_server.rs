@@ -29,13 +29,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         return std::process::ExitCode::from(1);
     };
     rt.block_on(async {
         match ZoneServer::start(Arc::new(zone), addr).await {
             Ok(server) => {
-                eprintln!("zone_server: serving {} names on {}", args.len(), server.local_addr());
+                eprintln!(
+                    "zone_server: serving {} names on {}",
+                    args.len(),
+                    server.local_addr()
+                );
                 std::future::pending::<()>().await;
             }
             Err(e) => eprintln!("zone_server: {addr}: {e}"),

@@ -18,7 +18,9 @@ use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::common::verify::DomainKey;
 use mail_auth::dkim::Canonicalization;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// RFC 8601 section 2.7.1 result codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -188,6 +190,50 @@ pub fn parse_key_record(txt: &[u8]) -> Result<KeyRecord, KeyError> {
         public_key,
         public_key_b64: p,
     })
+}
+
+/// A key record parsed and checked, with mail-auth's verifier for its `p=`.
+struct ParsedKey {
+    key: KeyRecord,
+    verifier: Result<DomainKey, String>,
+}
+
+/// Parsed keys by record text: signatures from one domain share a key, and parsing the
+/// record and its DER public key costs about as much as hashing a message.
+fn cached_key(txt: &[u8]) -> Result<Arc<ParsedKey>, KeyError> {
+    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, Arc<ParsedKey>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(txt) {
+        return Ok(hit.clone());
+    }
+    let key = parse_key_record(txt)?;
+    let k = match key.key_type {
+        KeyType::Rsa => "rsa",
+        KeyType::Ed25519 => "ed25519",
+    };
+    let verifier = DomainKey::parse(format!("k={k}; p={}", key.public_key_b64).as_bytes())
+        .map_err(|e| e.to_string());
+    let parsed = Arc::new(ParsedKey { key, verifier });
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= 4096 {
+        map.clear();
+    }
+    map.insert(txt.to_vec(), parsed.clone());
+    Ok(parsed)
+}
+
+fn canonical<'c>(
+    cache: &'c mut Vec<(Canonicalization, Vec<u8>)>,
+    c: Canonicalization,
+    body: &[u8],
+) -> &'c [u8] {
+    if let Some(pos) = cache.iter().position(|(x, _)| *x == c) {
+        return &cache[pos].1;
+    }
+    let mut out = Vec::new();
+    c.canonical_body(body, 0).write(&mut out);
+    cache.push((c, out));
+    &cache[cache.len() - 1].1
 }
 
 /// Verifies every DKIM-Signature of `msg`, in header order, as of `now` (Unix seconds).
@@ -384,33 +430,34 @@ async fn verify_one(
     };
     let sig = &header.header;
 
-    // Body hash, on the canonical body (l= counts canonical octets, RFC 6376 section 3.5).
-    let canonical = match canonical_bodies.iter().find(|(c, _)| *c == sig.cb) {
-        Some((_, body)) => body,
-        None => {
-            let mut body = Vec::new();
-            sig.cb.canonical_body(msg.raw_body(), 0).write(&mut body);
-            canonical_bodies.push((sig.cb, body));
-            &canonical_bodies[canonical_bodies.len() - 1].1
-        }
-    };
-    let covered: &[u8] = match o.body_length_limit {
+    // Body hash, on the canonical body (l= counts canonical octets, RFC 6376 section 3.5;
+    // mail-auth cuts the raw body instead, so with l= we canonicalize ourselves).
+    let ha = HashAlgorithm::from(sig.a);
+    let body_ok = match o.body_length_limit {
+        None => match msg
+            .body_hashes
+            .iter()
+            .find(|(c, h, l, _)| *c == sig.cb && *h == ha && *l == 0)
+        {
+            Some((_, _, _, bh)) => *bh == sig.bh,
+            None => {
+                ha.hash(canonical(canonical_bodies, sig.cb, msg.raw_body()))
+                    .as_ref()
+                    == sig.bh.as_slice()
+            }
+        },
         Some(l) => {
+            let canonical = canonical(canonical_bodies, sig.cb, msg.raw_body());
             let l_usize = usize::try_from(l).unwrap_or(usize::MAX);
             if l_usize > canonical.len() {
-                return fail(
-                    o,
-                    DkimResult::Fail,
-                    format!("l={l} exceeds the {}-octet canonical body", canonical.len()),
-                );
+                let reason = format!("l={l} exceeds the {}-octet canonical body", canonical.len());
+                return fail(o, DkimResult::Fail, reason);
             }
             o.unsigned_body_octets = Some((canonical.len() - l_usize) as u64);
-            &canonical[..l_usize]
+            ha.hash(&canonical[..l_usize]).as_ref() == sig.bh.as_slice()
         }
-        None => canonical,
     };
-    let hash = HashAlgorithm::from(sig.a).hash(covered);
-    if hash.as_ref() != sig.bh.as_slice() {
+    if !body_ok {
         return fail(o, DkimResult::Fail, "body hash did not verify".into());
     }
 
@@ -436,10 +483,11 @@ async fn verify_one(
     let Some(txt) = txt.first() else {
         return fail(o, DkimResult::PermError, format!("no key at {key_name}"));
     };
-    let key = match parse_key_record(txt) {
-        Ok(k) => k,
+    let parsed = match cached_key(txt) {
+        Ok(p) => p,
         Err(e) => return fail(o, DkimResult::PermError, format!("{key_name}: {e}")),
     };
+    let key = &parsed.key;
     o.testing = key.flags.iter().any(|f| f == "y");
     let family_ok = matches!(
         (key.key_type, sig.a),
@@ -475,11 +523,7 @@ async fn verify_one(
             format!("key t=s requires i= domain to equal d=, found {idom}"),
         );
     }
-    let k = match key.key_type {
-        KeyType::Rsa => "rsa",
-        KeyType::Ed25519 => "ed25519",
-    };
-    let record = match DomainKey::parse(format!("k={k}; p={}", key.public_key_b64).as_bytes()) {
+    let record = match &parsed.verifier {
         Ok(r) => r,
         Err(e) => {
             return fail(

@@ -30,6 +30,7 @@ CONF
 cat > "$work/override.d/worker-controller.inc" <<CONF
 bind_socket = "127.0.0.1:21334";
 CONF
+echo 'level = "error";' > "$work/override.d/logging.inc"
 echo 'enabled = false;' > "$work/override.d/worker-proxy.inc"
 echo 'enabled = false;' > "$work/override.d/worker-fuzzy.inc"
 echo 'backend = "sqlite3"; enabled = false;' > "$work/override.d/classifier-bayes.conf"

@@ -231,7 +231,38 @@ fn respond(zone: &Zone, request: &[u8], udp: bool) -> Option<Vec<u8>> {
             return resp.to_vec().ok();
         }
     };
+    let negative = |resp: &mut Message| {
+        // RFC 2308: a negative answer carries the zone's SOA (synthesized at the name's
+        // last two labels when the zone file has none), so resolvers can cache it.
+        let (owner, soa) = zone.soa_for(&name).unwrap_or_else(|| {
+            let labels: Vec<&str> = name.rsplitn(3, '.').collect();
+            let apex = if labels.len() >= 2 {
+                format!("{}.{}", labels[1], labels[0])
+            } else {
+                name.clone()
+            };
+            let soa = Rdata::Soa {
+                mname: format!("ns.{apex}"),
+                rname: format!("hostmaster.{apex}"),
+                serial: 1,
+                refresh: 3600,
+                retry: 600,
+                expire: 86_400,
+                minimum: 300,
+            };
+            (apex, soa)
+        });
+        let minimum = if let Rdata::Soa { minimum, .. } = &soa {
+            *minimum
+        } else {
+            300
+        };
+        if let (Some(owner), Some(data)) = (to_name(&owner), to_rdata(&soa)) {
+            resp.add_authority(Record::from_rdata(owner, minimum, data));
+        }
+    };
     match zone.answer(&name, rtype) {
+        Ok(records) if records.is_empty() => negative(&mut resp),
         Ok(records) => {
             let mut owner = query.name().clone();
             for r in &records {
@@ -245,7 +276,10 @@ fn respond(zone: &Zone, request: &[u8], udp: bool) -> Option<Vec<u8>> {
                 }
             }
         }
-        Err(DnsFailure::NxDomain) => resp.metadata.response_code = ResponseCode::NXDomain,
+        Err(DnsFailure::NxDomain) => {
+            resp.metadata.response_code = ResponseCode::NXDomain;
+            negative(&mut resp);
+        }
         Err(DnsFailure::Temporary(_)) => return None,
         Err(DnsFailure::InvalidName(_)) => resp.metadata.response_code = ResponseCode::NXDomain,
     }

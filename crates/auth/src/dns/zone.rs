@@ -210,6 +210,22 @@ impl Zone {
         )))
     }
 
+    /// The SOA of the zone `name` falls in: the nearest ancestor (or itself) holding one.
+    pub(crate) fn soa_for(&self, name: &str) -> Option<(String, Rdata)> {
+        let mut current = name;
+        loop {
+            if let Some(node) = self.nodes.get(current)
+                && let Some((soa, _)) = node
+                    .records
+                    .iter()
+                    .find(|(r, _)| matches!(r, Rdata::Soa { .. }))
+            {
+                return Some((current.to_string(), soa.clone()));
+            }
+            current = current.split_once('.')?.1;
+        }
+    }
+
     /// The TTL published for the records of `rtype` at `name` (the smallest), if any.
     pub(crate) fn ttl(&self, name: &str, rtype: RecordType) -> Option<u32> {
         self.node_for(name)?
