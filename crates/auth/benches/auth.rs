@@ -285,8 +285,18 @@ fn bench_dkim(rt: &tokio::runtime::Runtime) {
     // Interleaved rounds, best of each: the machine is shared, and a round another process
     // interrupts says nothing about either side.
     let n = 1000;
-    let (mut ours, mut bare) = (0f64, 0f64);
+    let (mut ours, mut bare, mut verify_only) = (0f64, 0f64, 0f64);
     for _ in 0..7 {
+        let start = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(rt.block_on(dkim::verify(
+                &resolver,
+                std::hint::black_box(&parsed),
+                sig.t,
+                &policy,
+            )));
+        }
+        verify_only = verify_only.max(rate(n, start.elapsed()));
         let start = Instant::now();
         for _ in 0..n {
             let parsed =
@@ -311,7 +321,14 @@ fn bench_dkim(rt: &tokio::runtime::Runtime) {
     println!(
         "ring bare RSA-2048 PKCS#1 v1.5 SHA-256 verify:                        {bare:>8.0} /s"
     );
-    println!("ratio: {:.1} % of the bare rate", 100.0 * ours / bare);
+    println!(
+        "DKIM verify of a parsed message (key lookup, checks, header hash, RSA): {verify_only:>8.0} /s"
+    );
+    println!(
+        "ratio to the bare rate: {:.1} % (verify of a parsed message), {:.1} % (parse + verify)",
+        100.0 * verify_only / bare,
+        100.0 * ours / bare
+    );
 }
 
 fn main() {
