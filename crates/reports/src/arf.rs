@@ -132,7 +132,7 @@ pub(crate) fn parse(msg: &Message<'_>) -> Parsed {
             headers_only,
             ..Origin::new(source)
         };
-        found.push(evidence::build(origin, bytes));
+        found.push(evidence::build_part(origin, bytes, part));
     }
     if found.is_empty() {
         problems.push(problem(

@@ -29,8 +29,8 @@ pub(crate) struct Draft {
     pub event_time: Option<chrono::DateTime<chrono::Utc>>,
     pub report_id: Option<String>,
     pub evidence: Vec<Found>,
-    pub urls: Vec<String>,
-    pub domains: Vec<String>,
+    pub urls: text::Unique,
+    pub domains: text::Unique,
     pub validation: Vec<Problem>,
     pub arf: Option<ArfInfo>,
     pub xarf: Option<XarfInfo>,
@@ -50,8 +50,8 @@ impl Draft {
             event_time: None,
             report_id: None,
             evidence: Vec::new(),
-            urls: Vec::new(),
-            domains: Vec::new(),
+            urls: text::Unique::default(),
+            domains: text::Unique::default(),
             validation: Vec::new(),
             arf: None,
             xarf: None,
@@ -198,7 +198,7 @@ fn arf_draft(msg: &Message<'_>) -> Draft {
     }
     for dom in &p.info.reported_domains {
         if let Some(n) = text::normalise_domain(dom) {
-            text::push_unique(&mut d.domains, n);
+            d.domains.push(n);
         }
     }
     d.validation = p.problems;
@@ -321,7 +321,7 @@ fn attached_evidence(
         headers_only,
         ..Origin::new(source)
     };
-    Some(evidence::build(origin, bytes))
+    Some(evidence::build_part(origin, bytes, part))
 }
 
 fn forwarded_draft(msg: &Message<'_>) -> Option<Draft> {
@@ -404,7 +404,7 @@ fn spamcop_draft(msg: &Message<'_>, subject: Option<&str>, pieces: &[Piece]) -> 
         }
     }
     for u in &p.info.spamvertised_urls {
-        text::push_unique(&mut d.urls, u.clone());
+        d.urls.push(u.clone());
     }
     d.spamcop = Some(p.info);
     d
@@ -445,19 +445,21 @@ pub(crate) fn finish(mut d: Draft, envelope: Envelope, mut full_text: String) ->
     let mut urls = std::mem::take(&mut d.urls);
     let mut domains = std::mem::take(&mut d.domains);
     for f in &d.evidence {
-        for u in &f.facts.urls {
-            text::push_unique(&mut urls, u.clone());
+        for u in f.facts.urls.iter() {
+            urls.push(u.clone());
         }
     }
     text::find_urls(&full_text, &mut urls);
-    for u in &urls {
-        if let Some(host) = text::url_host(u).and_then(|h| text::normalise_domain(&h)) {
-            text::push_unique(&mut domains, host);
-        }
+    let hosts: Vec<String> = urls
+        .iter()
+        .filter_map(|u| text::url_host(u).and_then(|h| text::normalise_domain(&h)))
+        .collect();
+    for host in hosts {
+        domains.push(host);
     }
     for f in &d.evidence {
-        for dom in &f.facts.domains {
-            text::push_unique(&mut domains, dom.clone());
+        for dom in f.facts.domains.iter() {
+            domains.push(dom.clone());
         }
     }
 
@@ -484,7 +486,7 @@ pub(crate) fn finish(mut d: Draft, envelope: Envelope, mut full_text: String) ->
     let needs_full_headers = !traceable
         && d.source_ip.is_none()
         && (kind.is_mail_borne()
-            || (kind == ReportKind::Other && source_ip.is_none() && urls.is_empty()));
+            || (kind == ReportKind::Other && source_ip.is_none() && urls.iter().next().is_none()));
 
     let mut reporter = envelope.reporter;
     if let Some(r) = d.reporter.take() {
@@ -528,8 +530,8 @@ pub(crate) fn finish(mut d: Draft, envelope: Envelope, mut full_text: String) ->
         report_id: d.report_id,
         language,
         evidence,
-        urls,
-        domains,
+        urls: urls.into_vec(),
+        domains: domains.into_vec(),
         ips,
         text: full_text,
         text_truncated,

@@ -43,6 +43,7 @@ pub(crate) fn parse(subject: Option<&str>, text: &str) -> Parsed {
     let mut source_ip = None;
     let mut event_time = None;
     let mut marker = None;
+    let mut spamvertised = text::Unique::default();
 
     let lines: Vec<&str> = text.lines().collect();
     for (idx, line) in lines.iter().enumerate() {
@@ -64,16 +65,17 @@ pub(crate) fn parse(subject: Option<&str>, text: &str) -> Parsed {
             event_time = mime::parse_mail_date(date);
         }
         if let Some(rest) = l.strip_prefix("Spamvertised web site:") {
-            text::find_urls(rest, &mut info.spamvertised_urls);
+            text::find_urls(rest, &mut spamvertised);
         }
         if marker.is_none() && l.to_ascii_lowercase().contains("offending message") {
             marker = Some(idx);
         }
     }
 
-    let mut urls = Vec::new();
+    info.spamvertised_urls = spamvertised.into_vec();
+    let mut urls = text::Unique::default();
     text::find_urls(text, &mut urls);
-    info.tracking_url = urls.into_iter().find(|u| {
+    info.tracking_url = urls.into_vec().into_iter().find(|u| {
         let u = u.to_ascii_lowercase();
         u.contains("spamcop.net/w3m?")
             || u.contains("spamcop.net/sc?")

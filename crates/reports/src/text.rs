@@ -1,7 +1,11 @@
 //! Text analysis: charset sniffing for unlabelled Japanese text, language, report kind from
 //! keywords (English and Japanese), URLs, domains and IP addresses.
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::model::{Language, ReportKind};
 
@@ -82,6 +86,9 @@ pub(crate) fn detect_language(text: &str) -> Language {
     for c in text.chars() {
         if is_kana(c) {
             kana += 1;
+            if kana >= 2 || cjk >= 1 {
+                return Language::Ja;
+            }
         } else if is_cjk(c) {
             cjk += 1;
         } else if c.is_ascii_alphabetic() {
@@ -101,7 +108,7 @@ pub(crate) fn detect_language(text: &str) -> Language {
     for word in text
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty())
-        .take(2000)
+        .take(400)
     {
         words += 1;
         if ENGLISH_WORDS.iter().any(|e| word.eq_ignore_ascii_case(e)) {
@@ -255,25 +262,81 @@ const KIND_WORDS: &[KindWords] = &[
     },
 ];
 
-/// The highest-priority kind any keyword names in these texts, if any.
+struct Keywords {
+    /// All keywords of all kinds, ASCII case-insensitive.
+    words: AhoCorasick,
+    /// For each pattern of `words`: the index of its kind in `KIND_WORDS`.
+    kind_of: Vec<usize>,
+    /// Per kind: its exception phrases, when it has any.
+    except: Vec<Option<AhoCorasick>>,
+}
+
+fn keywords() -> Option<&'static Keywords> {
+    static KEYWORDS: OnceLock<Option<Keywords>> = OnceLock::new();
+    KEYWORDS
+        .get_or_init(|| {
+            let build = |p: &[&str]| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(p)
+                    .ok()
+            };
+            let mut patterns = Vec::new();
+            let mut kind_of = Vec::new();
+            let mut except = Vec::new();
+            for (idx, kw) in KIND_WORDS.iter().enumerate() {
+                for w in kw.words {
+                    patterns.push(*w);
+                    kind_of.push(idx);
+                }
+                except.push(if kw.except.is_empty() {
+                    None
+                } else {
+                    Some(build(kw.except)?)
+                });
+            }
+            Some(Keywords {
+                words: build(&patterns)?,
+                kind_of,
+                except,
+            })
+        })
+        .as_ref()
+}
+
+/// The line of `text` around byte offset `at`.
+fn line_at(text: &str, at: usize) -> &str {
+    let bytes = text.as_bytes();
+    let at = at.min(bytes.len());
+    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
+    text.get(start..end).unwrap_or_default()
+}
+
+/// The highest-priority kind any keyword names in these texts, if any. A match on a line
+/// with one of its kind's exception phrases ("scanned for viruses") does not count.
 pub(crate) fn kind_from_keywords<'a>(
     texts: impl IntoIterator<Item = &'a str>,
 ) -> Option<ReportKind> {
+    let kw = keywords()?;
     let mut best: Option<usize> = None;
     for text in texts {
-        let lower = text.to_lowercase();
-        for line in lower.lines() {
-            let limit = best.unwrap_or(KIND_WORDS.len());
-            for (idx, kw) in KIND_WORDS.iter().enumerate().take(limit) {
-                if kw.words.iter().any(|w| line.contains(w))
-                    && !kw.except.iter().any(|e| line.contains(e))
-                {
-                    best = Some(idx);
-                    break;
-                }
+        for m in kw.words.find_iter(text) {
+            let Some(&idx) = kw.kind_of.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if best.is_some_and(|b| b <= idx) {
+                continue;
             }
-            if best == Some(0) {
-                return Some(KIND_WORDS[0].kind);
+            if let Some(Some(except)) = kw.except.get(idx)
+                && except.is_match(line_at(text, m.start()))
+            {
+                continue;
+            }
+            best = Some(idx);
+            if idx == 0 {
+                break;
             }
         }
     }
@@ -337,15 +400,15 @@ pub(crate) fn kind_from_category(category: Option<&str>, report_type: Option<&st
 
 /// Undo the usual defanging (`hxxp`, `[.]`, `(.)`, `[dot]`, `[:]`).
 pub(crate) fn refang(text: &str) -> Cow<'_, str> {
-    let lower_has =
-        |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
-    if !(lower_has("hxxp")
-        || lower_has("[.]")
-        || lower_has("(.)")
-        || lower_has("[dot]")
-        || lower_has("[:]")
-        || lower_has("HXXP"))
-    {
+    let bytes = text.as_bytes();
+    let bracketed = memchr::memchr2(b'[', b'(', bytes).is_some()
+        && (memchr::memmem::find(bytes, b"[.]").is_some()
+            || memchr::memmem::find(bytes, b"(.)").is_some()
+            || memchr::memmem::find(bytes, b"[dot]").is_some()
+            || memchr::memmem::find(bytes, b"[:]").is_some());
+    let hxxp = memchr::memmem::find(bytes, b"xxp").is_some()
+        || memchr::memmem::find(bytes, b"XXP").is_some();
+    if !(bracketed || hxxp) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(
@@ -366,8 +429,40 @@ fn url_char(c: u8) -> bool {
         )
 }
 
+/// An insertion-ordered set of strings, capped at [`MAX_ITEMS`].
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Unique {
+    items: Vec<String>,
+    /// Hashes of `items` (a hash hit is confirmed by comparing the strings).
+    seen: HashSet<u64>,
+    hasher: std::hash::RandomState,
+}
+
+impl Unique {
+    pub(crate) fn push(&mut self, item: String) {
+        if self.items.len() >= MAX_ITEMS {
+            return;
+        }
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(&item);
+        if !self.seen.insert(h) && self.items.contains(&item) {
+            return;
+        }
+        self.items.push(item);
+    }
+    pub(crate) fn is_full(&self) -> bool {
+        self.items.len() >= MAX_ITEMS
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &String> {
+        self.items.iter()
+    }
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        self.items
+    }
+}
+
 /// Append the http(s) URLs in `text` to `out` (deduplicated, capped).
-pub(crate) fn find_urls(text: &str, out: &mut Vec<String>) {
+pub(crate) fn find_urls(text: &str, out: &mut Unique) {
     let text = refang(text);
     let bytes = text.as_bytes();
     let finder = memchr::memmem::Finder::new(b"://");
@@ -411,17 +506,21 @@ pub(crate) fn find_urls(text: &str, out: &mut Vec<String>) {
             continue;
         };
         let mut url = candidate.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '=']);
-        for entity in ["&gt", "&lt", "&quot"] {
-            if let Some(pos) = url.find(entity) {
-                url = &url[..pos];
+        let url = if url.contains('&') {
+            for entity in ["&gt", "&lt", "&quot"] {
+                if let Some(pos) = url.find(entity) {
+                    url = &url[..pos];
+                }
             }
-        }
-        let url = url.replace("&amp;", "&");
+            url.replace("&amp;", "&")
+        } else {
+            url.to_owned()
+        };
         if url_host(&url).is_none() {
             continue;
         }
-        push_unique(out, url);
-        if out.len() >= MAX_ITEMS {
+        out.push(url);
+        if out.is_full() {
             return;
         }
     }
@@ -483,7 +582,22 @@ pub(crate) fn address_domain(address: &str) -> Option<String> {
 /// unspecified, loopback, private, link-local, multicast or CGNAT shared space).
 pub(crate) fn find_ips(text: &str, out: &mut Vec<IpAddr>) {
     let text = refang(text);
-    for token in text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':')) {
+    let bytes = text.as_bytes();
+    let in_token = |b: u8| b.is_ascii_hexdigit() || b == b'.' || b == b':';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !in_token(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && in_token(bytes[i]) {
+            i += 1;
+        }
+        // Tokens are ASCII, so these are char boundaries.
+        let Some(token) = text.get(start..i) else {
+            continue;
+        };
         let token = token.trim_matches(|c| c == '.' || c == ':');
         if token.len() < 7 {
             continue;
@@ -531,25 +645,19 @@ fn is_reportable(ip: IpAddr) -> bool {
     }
 }
 
-pub(crate) fn push_unique(out: &mut Vec<String>, item: String) {
-    if out.len() < MAX_ITEMS && !out.iter().any(|x| *x == item) {
-        out.push(item);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn urls_are_cut_at_japanese_text_and_punctuation() {
-        let mut urls = Vec::new();
+        let mut urls = Unique::default();
         find_urls(
             "見てください http://spam.example/a?b=1&amp;c=2です。 (see https://x.example/p). hxxp://bad[.]example/z",
             &mut urls,
         );
         assert_eq!(
-            urls,
+            urls.into_vec(),
             [
                 "http://spam.example/a?b=1&c=2",
                 "https://x.example/p",

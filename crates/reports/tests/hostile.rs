@@ -166,3 +166,18 @@ fn mutated_golden_inputs_never_panic() {
         }
     }
 }
+
+/// Found by `cargo fuzz run reports_parse`: reaches mail-parser 0.11.9's
+/// `debug_assert!(false, "Invalid part ID, could not find multipart.")`
+/// (parsers/message.rs:485). In release builds, and in this workspace's dev profile
+/// (`[profile.dev.package.mail-parser] debug-assertions = false`), mail-parser recovers
+/// and we return a report.
+#[test]
+fn fuzz_regression_mail_parser_debug_assert() {
+    let raw = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail-parser-debug-assert.eml"),
+    )
+    .unwrap();
+    let r = parse_report(&raw).unwrap();
+    assert_eq!(r.format, ReportFormat::Arf);
+}

@@ -31,8 +31,8 @@ pub(crate) struct Parsed {
     pub source_port: Option<u16>,
     pub event_time: Option<DateTime<Utc>>,
     pub report_id: Option<String>,
-    pub urls: Vec<String>,
-    pub domains: Vec<String>,
+    pub urls: text::Unique,
+    pub domains: text::Unique,
     pub evidence: Vec<Found>,
     /// Human-readable text carried in the report (v4 `description`, v3 `ReporterNotes`).
     pub text: Option<String>,
@@ -104,8 +104,8 @@ fn port(v: Option<&Value>) -> Option<u16> {
 fn place_source(
     source: &str,
     ip: &mut Option<IpAddr>,
-    urls: &mut Vec<String>,
-    domains: &mut Vec<String>,
+    urls: &mut text::Unique,
+    domains: &mut text::Unique,
 ) {
     let s = source.trim().trim_start_matches('[').trim_end_matches(']');
     if let Ok(addr) = s.parse::<IpAddr>() {
@@ -113,16 +113,16 @@ fn place_source(
     } else if s.contains("://") {
         text::find_urls(s, urls);
     } else if let Some(d) = text::normalise_domain(s) {
-        text::push_unique(domains, d);
+        domains.push(d);
     }
 }
 
-fn add_url(value: Option<&Value>, urls: &mut Vec<String>, domains: &mut Vec<String>) {
+fn add_url(value: Option<&Value>, urls: &mut text::Unique, domains: &mut text::Unique) {
     if let Some(u) = string(value) {
         if u.contains("://") {
             text::find_urls(&u, urls);
         } else if let Some(d) = text::normalise_domain(&u) {
-            text::push_unique(domains, d);
+            domains.push(d);
         }
     }
 }
@@ -173,8 +173,8 @@ fn v4(value: &Value, o: &Map<String, Value>, transport: XarfTransport) -> Parsed
     };
 
     let mut source_ip = None;
-    let mut urls = Vec::new();
-    let mut domains = Vec::new();
+    let mut urls = text::Unique::default();
+    let mut domains = text::Unique::default();
     let source = string(o.get("source_identifier"));
     if let Some(s) = &source {
         place_source(s, &mut source_ip, &mut urls, &mut domains);
@@ -255,8 +255,8 @@ fn v3(value: &Value, o: &Map<String, Value>, transport: XarfTransport) -> Parsed
     };
 
     let mut source_ip = None;
-    let mut urls = Vec::new();
-    let mut domains = Vec::new();
+    let mut urls = text::Unique::default();
+    let mut domains = text::Unique::default();
     let source = string(report.get("SourceIp"))
         .or_else(|| string(report.get("SourceUrl")))
         .or_else(|| string(report.get("RpzDomain")));
@@ -395,8 +395,8 @@ fn legacy(value: &Value) -> Parsed {
     let report_type = get("Report-Type");
     let kind = text::kind_from_category(category.as_deref(), report_type.as_deref());
     let mut source_ip = None;
-    let mut urls = Vec::new();
-    let mut domains = Vec::new();
+    let mut urls = text::Unique::default();
+    let mut domains = text::Unique::default();
     let source = get("Source");
     if let Some(s) = &source {
         place_source(s, &mut source_ip, &mut urls, &mut domains);
