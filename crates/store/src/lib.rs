@@ -31,6 +31,7 @@ pub use backend::{BackendKind, SQLITE_FILE, Store, StoreOptions, redact_url};
 pub use cases::Order;
 pub use error::StoreError;
 pub use queue::Completion;
+pub use registry::RegistryTable;
 pub use types::*;
 
 /// Milliseconds since the Unix epoch, UTC.

@@ -1,7 +1,8 @@
-//! The network registry's rows. Validation of prefixes, intervals and references is the
-//! registry crate's job (it parses before anything reaches the store); the store keeps
-//! the rows and a version number that every write bumps, so workers know when to rebuild
-//! their in-memory index.
+//! The network registry's rows. Validation (prefixes, intervals, ports, e-mail
+//! addresses) is the registry crate's job: it parses before anything reaches the store.
+//! The store keeps each row's JSON record, checks references between rows (an
+//! assignment's contract must exist, a contract in use cannot be deleted), and keeps a
+//! version number that every write bumps, so workers know when to rebuild their index.
 use crate::backend::{Get, dispatch};
 use crate::{
     AssignmentRow, ContractRow, HostedDomainRow, ImportCounts, Millis, NetworkRow, RegistryImport,
@@ -10,23 +11,41 @@ use crate::{
 
 const BUMP: &str = "UPDATE meta SET value = value + 1 WHERE key = 'registry_version'";
 
-fn assignment_from_row(r: &impl Get) -> Result<AssignmentRow, StoreError> {
-    Ok(AssignmentRow {
-        id: r.i64("id")?,
-        prefix: r.string("prefix")?,
-        contract: r.string("contract")?,
-        valid_from: r.oi64("valid_from")?,
-        valid_to: r.oi64("valid_to")?,
-        port_from: r.oi64("port_from")?,
-        port_to: r.oi64("port_to")?,
-    })
+fn doc(r: &impl Get) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(&r.string("doc")?)
+        .map_err(|e| StoreError::Corrupt(format!("registry document: {e}")))
 }
 
 fn contract_from_row(r: &impl Get) -> Result<ContractRow, StoreError> {
     Ok(ContractRow {
         id: r.string("id")?,
-        name: r.string("name")?,
         parent: r.ostring("parent")?,
+        doc: doc(r)?,
+    })
+}
+
+fn assignment_from_row(r: &impl Get) -> Result<AssignmentRow, StoreError> {
+    Ok(AssignmentRow {
+        id: r.i64("id")?,
+        contract: r.string("contract")?,
+        prefix: r.string("prefix")?,
+        doc: doc(r)?,
+    })
+}
+
+fn domain_from_row(r: &impl Get) -> Result<HostedDomainRow, StoreError> {
+    Ok(HostedDomainRow {
+        id: r.i64("id")?,
+        domain: r.string("domain")?,
+        contract: r.string("contract")?,
+        doc: doc(r)?,
+    })
+}
+
+fn network_from_row(r: &impl Get) -> Result<NetworkRow, StoreError> {
+    Ok(NetworkRow {
+        prefix: r.string("prefix")?,
+        doc: doc(r)?,
     })
 }
 
@@ -45,17 +64,16 @@ macro_rules! require_contract {
         }
     };
 }
-
 macro_rules! upsert_contract {
     ($tx:expr, $c:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO contracts (id, name, parent, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent = excluded.parent, \
+            "INSERT INTO contracts (id, parent, doc, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, doc = excluded.doc, \
              updated_at = excluded.updated_at",
         )
         .bind(&$c.id)
-        .bind(&$c.name)
         .bind(&$c.parent)
+        .bind($c.doc.to_string())
         .bind($now)
         .execute(&mut *$tx)
         .await?
@@ -63,46 +81,54 @@ macro_rules! upsert_contract {
 }
 macro_rules! insert_assignment {
     ($tx:expr, $a:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO assignments (prefix, contract, valid_from, valid_to, port_from, port_to, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(&$a.prefix)
-        .bind(&$a.contract)
-        .bind($a.valid_from)
-        .bind($a.valid_to)
-        .bind($a.port_from)
-        .bind($a.port_to)
-        .bind($now)
-        .fetch_one(&mut *$tx)
-        .await?
+        sqlx::query("INSERT INTO assignments (contract, prefix, doc, updated_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(&$a.contract)
+            .bind(&$a.prefix)
+            .bind($a.doc.to_string())
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await?
     };
 }
-macro_rules! upsert_domain {
+macro_rules! insert_domain {
     ($tx:expr, $d:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO hosted_domains (domain, contract, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (domain) DO UPDATE SET contract = excluded.contract, updated_at = excluded.updated_at",
-        )
-        .bind(&$d.domain)
-        .bind(&$d.contract)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
+        sqlx::query("INSERT INTO hosted_domains (domain, contract, doc, updated_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(&$d.domain)
+            .bind(&$d.contract)
+            .bind($d.doc.to_string())
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await?
     };
 }
 macro_rules! upsert_network {
     ($tx:expr, $n:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO networks (prefix, name, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (prefix) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            "INSERT INTO networks (prefix, doc, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (prefix) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
         )
         .bind(&$n.prefix)
-        .bind(&$n.name)
+        .bind($n.doc.to_string())
         .bind($now)
         .execute(&mut *$tx)
         .await?
     };
+}
+
+/// Which kind of registry row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryTable {
+    Assignments,
+    Domains,
+}
+
+impl RegistryTable {
+    fn table(self) -> &'static str {
+        match self {
+            RegistryTable::Assignments => "assignments",
+            RegistryTable::Domains => "hosted_domains",
+        }
+    }
 }
 
 impl Store {
@@ -124,33 +150,14 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
                 .i64("value")?;
-            let contracts = sqlx::query("SELECT id, name, parent FROM contracts ORDER BY id")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(contract_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            let assignments = sqlx::query(
-                "SELECT id, prefix, contract, valid_from, valid_to, port_from, port_to \
-                 FROM assignments ORDER BY id",
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(assignment_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-            let domains = sqlx::query("SELECT domain, contract FROM hosted_domains ORDER BY domain")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok(HostedDomainRow { domain: r.string("domain")?, contract: r.string("contract")? }))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let networks = sqlx::query("SELECT prefix, name FROM networks ORDER BY prefix")
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok(NetworkRow { prefix: r.string("prefix")?, name: r.string("name")? }))
-                .collect::<Result<Vec<_>, StoreError>>()?;
+            let contracts = sqlx::query("SELECT id, parent, doc FROM contracts ORDER BY id")
+                .fetch_all(&mut *tx).await?.iter().map(contract_from_row).collect::<Result<Vec<_>, _>>()?;
+            let assignments = sqlx::query("SELECT id, contract, prefix, doc FROM assignments ORDER BY id")
+                .fetch_all(&mut *tx).await?.iter().map(assignment_from_row).collect::<Result<Vec<_>, _>>()?;
+            let domains = sqlx::query("SELECT id, domain, contract, doc FROM hosted_domains ORDER BY id")
+                .fetch_all(&mut *tx).await?.iter().map(domain_from_row).collect::<Result<Vec<_>, _>>()?;
+            let networks = sqlx::query("SELECT prefix, doc FROM networks ORDER BY prefix")
+                .fetch_all(&mut *tx).await?.iter().map(network_from_row).collect::<Result<Vec<_>, _>>()?;
             tx.commit().await?;
             Ok(RegistrySnapshot { version, contracts, assignments, domains, networks })
         })
@@ -165,7 +172,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ContractRow>, StoreError> {
         dispatch!(self, pool => {
-            sqlx::query("SELECT id, name, parent FROM contracts WHERE id > $1 ORDER BY id LIMIT $2")
+            sqlx::query("SELECT id, parent, doc FROM contracts WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after.unwrap_or(""))
                 .bind(limit)
                 .fetch_all(pool)
@@ -178,7 +185,7 @@ impl Store {
 
     pub async fn get_contract(&self, id: &str) -> Result<Option<ContractRow>, StoreError> {
         dispatch!(self, pool => {
-            sqlx::query("SELECT id, name, parent FROM contracts WHERE id = $1")
+            sqlx::query("SELECT id, parent, doc FROM contracts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -188,7 +195,7 @@ impl Store {
         })
     }
 
-    /// Create or replace a contract. Returns `true` if it was created.
+    /// Create or replace a contract (its parent must exist). Returns `true` if created.
     pub async fn put_contract(&self, c: &ContractRow, now: Millis) -> Result<bool, StoreError> {
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -196,14 +203,7 @@ impl Store {
                 if parent == &c.id {
                     return Err(StoreError::Conflict(format!("contract {} cannot be its own parent", c.id)));
                 }
-                let exists = sqlx::query("SELECT 1 FROM contracts WHERE id = $1")
-                    .bind(parent)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                if !exists {
-                    return Err(StoreError::Conflict(format!("parent contract {parent} does not exist")));
-                }
+                require_contract!(tx, parent);
             }
             let existed = sqlx::query("SELECT 1 FROM contracts WHERE id = $1")
                 .bind(&c.id)
@@ -248,7 +248,7 @@ impl Store {
         })
     }
 
-    // ---- assignments
+    // ---- assignments and hosted domains
 
     /// Assignments ordered by id after `after` (optionally of one contract).
     pub async fn list_assignments(
@@ -258,34 +258,25 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AssignmentRow>, StoreError> {
         dispatch!(self, pool => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT id, prefix, contract, valid_from, valid_to, port_from, port_to FROM assignments WHERE id > ",
-            );
+            let mut qb = sqlx::QueryBuilder::new("SELECT id, contract, prefix, doc FROM assignments WHERE id > ");
             qb.push_bind(after);
             if let Some(c) = contract {
                 qb.push(" AND contract = ").push_bind(c.to_owned());
             }
             qb.push(" ORDER BY id LIMIT ").push_bind(limit);
-            qb.build()
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(assignment_from_row)
-                .collect()
+            qb.build().fetch_all(pool).await?.iter().map(assignment_from_row).collect()
         })
     }
 
     pub async fn get_assignment(&self, id: i64) -> Result<Option<AssignmentRow>, StoreError> {
         dispatch!(self, pool => {
-            sqlx::query(
-                "SELECT id, prefix, contract, valid_from, valid_to, port_from, port_to FROM assignments WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            .as_ref()
-            .map(assignment_from_row)
-            .transpose()
+            sqlx::query("SELECT id, contract, prefix, doc FROM assignments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(assignment_from_row)
+                .transpose()
         })
     }
 
@@ -301,31 +292,79 @@ impl Store {
         })
     }
 
-    /// Replace assignment `id`. `Ok(false)`: no such assignment.
-    pub async fn update_assignment(
+    /// Hosted domains ordered by id after `after` (optionally of one contract).
+    pub async fn list_domains(
         &self,
-        id: i64,
-        a: &AssignmentRow,
-        now: Millis,
-    ) -> Result<bool, StoreError> {
+        contract: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<HostedDomainRow>, StoreError> {
+        dispatch!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new("SELECT id, domain, contract, doc FROM hosted_domains WHERE id > ");
+            qb.push_bind(after);
+            if let Some(c) = contract {
+                qb.push(" AND contract = ").push_bind(c.to_owned());
+            }
+            qb.push(" ORDER BY id LIMIT ").push_bind(limit);
+            qb.build().fetch_all(pool).await?.iter().map(domain_from_row).collect()
+        })
+    }
+
+    pub async fn get_domain(&self, id: i64) -> Result<Option<HostedDomainRow>, StoreError> {
+        dispatch!(self, pool => {
+            sqlx::query("SELECT id, domain, contract, doc FROM hosted_domains WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(domain_from_row)
+                .transpose()
+        })
+    }
+
+    /// Add a hosted domain (its contract must exist); returns its id.
+    pub async fn add_domain(&self, d: &HostedDomainRow, now: Millis) -> Result<i64, StoreError> {
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
-            require_contract!(tx, &a.contract);
-            let n = sqlx::query(
-                "UPDATE assignments SET prefix = $2, contract = $3, valid_from = $4, valid_to = $5, \
-                 port_from = $6, port_to = $7, updated_at = $8 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(&a.prefix)
-            .bind(&a.contract)
-            .bind(a.valid_from)
-            .bind(a.valid_to)
-            .bind(a.port_from)
-            .bind(a.port_to)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            require_contract!(tx, &d.contract);
+            let id = insert_domain!(tx, d, now).i64("id")?;
+            sqlx::query(BUMP).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Replace row `id` of `table` with `contract`, `key` (prefix or domain) and `doc`.
+    /// `Ok(false)`: no such row.
+    pub async fn update_registry_row(
+        &self,
+        table: RegistryTable,
+        id: i64,
+        contract: &str,
+        key: &str,
+        doc: &serde_json::Value,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let key_col = match table {
+            RegistryTable::Assignments => "prefix",
+            RegistryTable::Domains => "domain",
+        };
+        let sql = format!(
+            "UPDATE {} SET contract = $2, {key_col} = $3, doc = $4, updated_at = $5 WHERE id = $1",
+            table.table()
+        );
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            require_contract!(tx, contract);
+            let n = sqlx::query(&sql)
+                .bind(id)
+                .bind(contract)
+                .bind(key)
+                .bind(doc.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n > 0 {
                 sqlx::query(BUMP).execute(&mut *tx).await?;
             }
@@ -334,64 +373,33 @@ impl Store {
         })
     }
 
-    pub async fn delete_assignment(&self, id: i64) -> Result<bool, StoreError> {
-        self.delete_and_bump("DELETE FROM assignments WHERE id = $1", Key::Int(id))
-            .await
-    }
-
-    // ---- hosted domains
-
-    pub async fn list_domains(
+    /// Delete row `id` of `table`. `Ok(false)`: no such row.
+    pub async fn delete_registry_row(
         &self,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<HostedDomainRow>, StoreError> {
-        dispatch!(self, pool => {
-            sqlx::query("SELECT domain, contract FROM hosted_domains WHERE domain > $1 ORDER BY domain LIMIT $2")
-                .bind(after.unwrap_or(""))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok(HostedDomainRow { domain: r.string("domain")?, contract: r.string("contract")? }))
-                .collect()
-        })
-    }
-
-    /// Create or replace a hosted domain (its contract must exist). `true` if created.
-    pub async fn put_domain(&self, d: &HostedDomainRow, now: Millis) -> Result<bool, StoreError> {
+        table: RegistryTable,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {} WHERE id = $1", table.table());
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
-            require_contract!(tx, &d.contract);
-            let existed = sqlx::query("SELECT 1 FROM hosted_domains WHERE domain = $1")
-                .bind(&d.domain)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            upsert_domain!(tx, d, now);
-            sqlx::query(BUMP).execute(&mut *tx).await?;
+            let n = sqlx::query(&sql).bind(id).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                sqlx::query(BUMP).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            Ok(!existed)
+            Ok(n > 0)
         })
-    }
-
-    pub async fn delete_domain(&self, domain: &str) -> Result<bool, StoreError> {
-        self.delete_and_bump(
-            "DELETE FROM hosted_domains WHERE domain = $1",
-            Key::Text(domain),
-        )
-        .await
     }
 
     // ---- our networks
 
     pub async fn list_networks(&self) -> Result<Vec<NetworkRow>, StoreError> {
         dispatch!(self, pool => {
-            sqlx::query("SELECT prefix, name FROM networks ORDER BY prefix")
+            sqlx::query("SELECT prefix, doc FROM networks ORDER BY prefix")
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(|r| Ok(NetworkRow { prefix: r.string("prefix")?, name: r.string("name")? }))
+                .map(network_from_row)
                 .collect()
         })
     }
@@ -413,18 +421,26 @@ impl Store {
     }
 
     pub async fn delete_network(&self, prefix: &str) -> Result<bool, StoreError> {
-        self.delete_and_bump("DELETE FROM networks WHERE prefix = $1", Key::Text(prefix))
-            .await
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM networks WHERE prefix = $1").bind(prefix).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                sqlx::query(BUMP).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(n > 0)
+        })
     }
 
-    /// Bulk import in one transaction: contracts first (parents before children is not
-    /// required), then networks, domains and assignments. Every contract referred to
-    /// must exist after the import, or nothing is written.
+    /// Bulk import in one transaction: contracts (in any order), networks, hosted
+    /// domains, assignments. Every contract referred to must exist once the import's
+    /// contracts are in, or nothing is written.
     pub async fn import_registry(
         &self,
         import: &RegistryImport,
         now: Millis,
     ) -> Result<ImportCounts, StoreError> {
+        use std::collections::{BTreeSet, HashSet};
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut counts = ImportCounts::default();
@@ -432,8 +448,11 @@ impl Store {
                 upsert_contract!(tx, c, now);
                 counts.contracts += 1;
             }
+            let mut checked = HashSet::new();
             for c in &import.contracts {
-                if let Some(parent) = &c.parent {
+                if let Some(parent) = &c.parent
+                    && checked.insert(parent.clone())
+                {
                     require_contract!(tx, parent);
                 }
             }
@@ -441,23 +460,22 @@ impl Store {
                 upsert_network!(tx, n, now);
                 counts.networks += 1;
             }
-            let mut checked = std::collections::HashSet::new();
+            if import.replace {
+                let named: BTreeSet<&str> = import.domains.iter().map(|d| d.contract.as_str()).collect();
+                for c in named {
+                    sqlx::query("DELETE FROM hosted_domains WHERE contract = $1").bind(c).execute(&mut *tx).await?;
+                }
+                let named: BTreeSet<&str> = import.assignments.iter().map(|a| a.contract.as_str()).collect();
+                for c in named {
+                    sqlx::query("DELETE FROM assignments WHERE contract = $1").bind(c).execute(&mut *tx).await?;
+                }
+            }
             for d in &import.domains {
                 if checked.insert(d.contract.clone()) {
                     require_contract!(tx, &d.contract);
                 }
-                upsert_domain!(tx, d, now);
+                insert_domain!(tx, d, now);
                 counts.domains += 1;
-            }
-            if import.replace_assignments {
-                let contracts: std::collections::BTreeSet<&str> =
-                    import.assignments.iter().map(|a| a.contract.as_str()).collect();
-                for c in contracts {
-                    sqlx::query("DELETE FROM assignments WHERE contract = $1")
-                        .bind(c)
-                        .execute(&mut *tx)
-                        .await?;
-                }
             }
             for a in &import.assignments {
                 if checked.insert(a.contract.clone()) {
@@ -471,26 +489,4 @@ impl Store {
             Ok(counts)
         })
     }
-
-    async fn delete_and_bump(&self, sql: &str, key: Key<'_>) -> Result<bool, StoreError> {
-        dispatch!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let q = sqlx::query(sql);
-            let q = match key {
-                Key::Int(i) => q.bind(i),
-                Key::Text(t) => q.bind(t.to_owned()),
-            };
-            let n = q.execute(&mut *tx).await?.rows_affected();
-            if n > 0 {
-                sqlx::query(BUMP).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(n > 0)
-        })
-    }
-}
-
-enum Key<'a> {
-    Int(i64),
-    Text(&'a str),
 }

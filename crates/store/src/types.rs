@@ -249,40 +249,41 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// A customer contract; `parent` is the reseller's contract for an end customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A contract of the registry: `doc` is the registry crate's JSON record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractRow {
     pub id: String,
-    pub name: String,
+    /// The reseller's contract, for an end customer.
     pub parent: Option<String>,
+    pub doc: serde_json::Value,
 }
 
-/// An address assignment: `prefix` held by `contract` from `valid_from` (inclusive) to
-/// `valid_to` (exclusive; `None` = open-ended), optionally for a port range (CGNAT).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An address assignment (prefix held by a contract over an interval, maybe for a port
+/// range); `doc` is the registry crate's JSON record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignmentRow {
     /// Assigned by the store; ignored on insert.
     pub id: i64,
-    pub prefix: String,
     pub contract: String,
-    pub valid_from: Option<Millis>,
-    pub valid_to: Option<Millis>,
-    pub port_from: Option<i64>,
-    pub port_to: Option<i64>,
+    pub prefix: String,
+    pub doc: serde_json::Value,
 }
 
-/// A domain or virtual host that a contract's site is served under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A hosted domain or virtual host of a contract; `doc` is the registry crate's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostedDomainRow {
+    /// Assigned by the store; ignored on insert.
+    pub id: i64,
     pub domain: String,
     pub contract: String,
+    pub doc: serde_json::Value,
 }
 
-/// A block of our own address space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A block of our own address space; `doc` is the registry crate's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkRow {
     pub prefix: String,
-    pub name: String,
+    pub doc: serde_json::Value,
 }
 
 /// The whole registry at one version, for building the in-memory index.
@@ -302,9 +303,9 @@ pub struct RegistryImport {
     pub assignments: Vec<AssignmentRow>,
     pub domains: Vec<HostedDomainRow>,
     pub networks: Vec<NetworkRow>,
-    /// Delete the existing assignments of every contract named in `assignments` first
-    /// (a full re-export of the DHCP/RADIUS history for those contracts).
-    pub replace_assignments: bool,
+    /// Delete the existing assignments and hosted domains of every contract named in
+    /// `assignments` / `domains` first (a full re-export of those contracts' history).
+    pub replace: bool,
 }
 
 /// Counts of what an import wrote.

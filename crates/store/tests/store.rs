@@ -891,8 +891,8 @@ store_test!(
 fn contract(id: &str, parent: Option<&str>) -> ContractRow {
     ContractRow {
         id: id.into(),
-        name: format!("Customer {id}"),
         parent: parent.map(str::to_owned),
+        doc: json!({"id": id, "name": format!("Customer {id}"), "parent": parent, "email": "noc@example.jp"}),
     }
 }
 
@@ -901,10 +901,23 @@ fn assignment(prefix: &str, contract: &str) -> AssignmentRow {
         id: 0,
         prefix: prefix.into(),
         contract: contract.into(),
-        valid_from: Some(T0),
-        valid_to: None,
-        port_from: Some(1024),
-        port_to: Some(2047),
+        doc: json!({"prefix": prefix, "contract": contract, "valid_from": "2002-03-31T00:00:00Z", "port_from": 1024, "port_to": 2047}),
+    }
+}
+
+fn domain(name: &str, contract: &str) -> HostedDomainRow {
+    HostedDomainRow {
+        id: 0,
+        domain: name.into(),
+        contract: contract.into(),
+        doc: json!({"domain": name, "contract": contract}),
+    }
+}
+
+fn network(prefix: &str) -> NetworkRow {
+    NetworkRow {
+        prefix: prefix.into(),
+        doc: json!({"prefix": prefix, "description": "core"}),
     }
 }
 
@@ -943,6 +956,10 @@ async fn registry_crud_bumps_the_version(store: Store, _url: String) {
             .unwrap_err()
             .is_conflict()
     );
+    assert_eq!(
+        store.get_contract("C-1").await.unwrap().unwrap().doc["email"],
+        json!("noc@example.jp")
+    );
     let id = store
         .add_assignment(&assignment("203.0.113.0/28", "C-1"), T0)
         .await
@@ -955,43 +972,71 @@ async fn registry_crud_bumps_the_version(store: Store, _url: String) {
             .is_conflict()
     );
     assert_eq!(
-        store.get_assignment(id).await.unwrap().unwrap().port_to,
-        Some(2047)
+        store.get_assignment(id).await.unwrap().unwrap().doc["port_to"],
+        json!(2047)
     );
-    let mut changed = assignment("203.0.113.16/28", "C-1");
-    changed.valid_to = Some(T0 + 1000);
-    assert!(store.update_assignment(id, &changed, T0).await.unwrap());
+    let changed = assignment("203.0.113.16/28", "C-1");
+    assert!(
+        store
+            .update_registry_row(
+                RegistryTable::Assignments,
+                id,
+                "C-1",
+                &changed.prefix,
+                &changed.doc,
+                T0
+            )
+            .await
+            .unwrap()
+    );
     assert!(
         !store
-            .update_assignment(id + 100, &changed, T0)
+            .update_registry_row(
+                RegistryTable::Assignments,
+                id + 100,
+                "C-1",
+                "x",
+                &changed.doc,
+                T0
+            )
             .await
             .unwrap()
+    );
+    assert!(
+        store
+            .update_registry_row(
+                RegistryTable::Assignments,
+                id,
+                "ghost",
+                "x",
+                &changed.doc,
+                T0
+            )
+            .await
+            .unwrap_err()
+            .is_conflict()
     );
     assert_eq!(
-        store.get_assignment(id).await.unwrap().unwrap().valid_to,
-        Some(T0 + 1000)
+        store.get_assignment(id).await.unwrap().unwrap().prefix,
+        "203.0.113.16/28"
+    );
+    let d = store
+        .add_domain(&domain("shop.example", "C-1"), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_domain(d).await.unwrap().unwrap().domain,
+        "shop.example"
     );
     assert!(
         store
-            .put_domain(
-                &HostedDomainRow {
-                    domain: "shop.example".into(),
-                    contract: "C-1".into()
-                },
-                T0
-            )
+            .put_network(&network("203.0.113.0/24"), T0)
             .await
             .unwrap()
     );
     assert!(
-        store
-            .put_network(
-                &NetworkRow {
-                    prefix: "203.0.113.0/24".into(),
-                    name: "core".into()
-                },
-                T0
-            )
+        !store
+            .put_network(&network("203.0.113.0/24"), T0)
             .await
             .unwrap()
     );
@@ -1044,13 +1089,37 @@ async fn registry_crud_bumps_the_version(store: Store, _url: String) {
             .len(),
         0
     );
-    assert_eq!(store.list_domains(None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_assignments(None, id, 10).await.unwrap().len(),
+        0,
+        "keyset: after the last id"
+    );
+    assert_eq!(
+        store.list_domains(Some("C-1"), 0, 10).await.unwrap().len(),
+        1
+    );
     assert_eq!(store.list_networks().await.unwrap().len(), 1);
 
-    assert!(store.delete_assignment(id).await.unwrap());
-    assert!(!store.delete_assignment(id).await.unwrap());
-    assert!(store.delete_domain("shop.example").await.unwrap());
+    assert!(
+        store
+            .delete_registry_row(RegistryTable::Assignments, id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_registry_row(RegistryTable::Assignments, id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_registry_row(RegistryTable::Domains, d)
+            .await
+            .unwrap()
+    );
     assert!(store.delete_network("203.0.113.0/24").await.unwrap());
+    assert!(!store.delete_network("203.0.113.0/24").await.unwrap());
     assert!(store.delete_contract("C-1").await.unwrap());
     assert!(store.delete_contract("R-1").await.unwrap());
     assert!(!store.delete_contract("R-1").await.unwrap());
@@ -1069,15 +1138,9 @@ async fn registry_import_is_all_or_nothing(store: Store, _url: String) {
             assignment("198.51.100.0/24", "C-2"),
             assignment("2001:db8::/48", "C-2"),
         ],
-        domains: vec![HostedDomainRow {
-            domain: "c2.example".into(),
-            contract: "C-2".into(),
-        }],
-        networks: vec![NetworkRow {
-            prefix: "198.51.100.0/22".into(),
-            name: "dsl".into(),
-        }],
-        replace_assignments: false,
+        domains: vec![domain("c2.example", "C-2")],
+        networks: vec![network("198.51.100.0/22")],
+        replace: false,
     };
     let counts = store.import_registry(&good, T0).await.unwrap();
     assert_eq!(
@@ -1111,7 +1174,7 @@ async fn registry_import_is_all_or_nothing(store: Store, _url: String) {
 
     let replace = RegistryImport {
         assignments: vec![assignment("198.51.101.0/24", "C-2")],
-        replace_assignments: true,
+        replace: true,
         ..Default::default()
     };
     store.import_registry(&replace, T0).await.unwrap();
@@ -1123,6 +1186,11 @@ async fn registry_import_is_all_or_nothing(store: Store, _url: String) {
         .map(|a| a.prefix)
         .collect();
     assert_eq!(now, vec!["198.51.101.0/24"]);
+    assert_eq!(
+        store.list_domains(None, 0, 10).await.unwrap().len(),
+        1,
+        "domains untouched: none were imported"
+    );
 }
 store_test!(
     registry_import_is_all_or_nothing,

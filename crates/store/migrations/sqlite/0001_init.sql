@@ -102,35 +102,39 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_available ON jobs (available_at, report_id);
 
+-- The network registry. Each row keeps the registry crate's JSON record (`doc`, the
+-- same field names as the CSV columns) beside the columns the store itself needs for
+-- lookups and reference checks; the registry crate parses and validates the documents.
 CREATE TABLE contracts (
     id          TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
     parent      TEXT,
+    doc         TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 );
+CREATE INDEX contracts_parent ON contracts (parent);
 
 CREATE TABLE assignments (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    prefix      TEXT NOT NULL,
     contract    TEXT NOT NULL,
-    valid_from  INTEGER,
-    valid_to    INTEGER,
-    port_from   INTEGER,
-    port_to     INTEGER,
+    prefix      TEXT NOT NULL,
+    doc         TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX assignments_contract ON assignments (contract);
+CREATE INDEX assignments_contract ON assignments (contract, id);
 
 CREATE TABLE hosted_domains (
-    domain      TEXT PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain      TEXT NOT NULL,
     contract    TEXT NOT NULL,
+    doc         TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX hosted_domains_contract ON hosted_domains (contract);
+CREATE INDEX hosted_domains_contract ON hosted_domains (contract, id);
+CREATE INDEX hosted_domains_domain ON hosted_domains (domain);
 
 CREATE TABLE networks (
     prefix      TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
+    doc         TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 );
 
