@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use crate::cmd;
 
 #[derive(Debug, Parser)]
-#[command(name = "abusedesk", version, about = "The open-source abuse desk for ISPs and hosting/cloud providers")]
+#[command(
+    name = "abusedesk",
+    version,
+    about = "The open-source abuse desk for ISPs and hosting/cloud providers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
