@@ -57,6 +57,9 @@ impl Bits for u128 {
 struct Span {
     start: u32,
     len: u32,
+    /// A shorter prefix with rows contains this one (the lookup must go on after a match
+    /// here to report what it shadows).
+    covered: bool,
 }
 
 /// One assignment row, compact (40 bytes).
@@ -155,6 +158,7 @@ impl<A: Bits> Family<A> {
                 Span {
                     start: start as u32,
                     len: (entries.len() - start) as u32,
+                    covered: false,
                 },
             );
         }
@@ -162,6 +166,26 @@ impl<A: Bits> Family<A> {
             .filter(|&l| !tables[usize::from(l)].is_empty())
             .collect();
         lengths.reverse();
+        for (li, &len) in lengths.iter().enumerate() {
+            let shorter = &lengths[li + 1..];
+            if shorter.is_empty() {
+                continue;
+            }
+            let covered: Vec<A> = tables[usize::from(len)]
+                .keys()
+                .copied()
+                .filter(|k| {
+                    shorter
+                        .iter()
+                        .any(|&s| tables[usize::from(s)].contains_key(&k.mask(s)))
+                })
+                .collect();
+            for k in covered {
+                if let Some(sp) = tables[usize::from(len)].get_mut(&k) {
+                    sp.covered = true;
+                }
+            }
+        }
 
         let mut nets: Vec<FxHashMap<A, u32>> = (0..width).map(|_| FxHashMap::default()).collect();
         for (key, len, idx) in networks {
@@ -733,6 +757,7 @@ impl IndexBuilder {
                 Span {
                     start: start as u32,
                     len: (dom_entries.len() - start) as u32,
+                    covered: true,
                 },
             );
         }
@@ -1045,6 +1070,9 @@ impl RegistryIndex {
                     verdict,
                     count,
                 });
+                if !span.covered {
+                    break;
+                }
                 continue;
             }
             let outside: Vec<&Entry> = match port {
@@ -1120,6 +1148,9 @@ impl RegistryIndex {
                 count,
             });
             decided = Some(matches);
+            if !span.covered {
+                break;
+            }
         }
         (decided, reasons)
     }

@@ -127,8 +127,9 @@ pub const MAX_ID_LEN: usize = 128;
 
 /// A contract's identifier as the operator's billing system names it (`C-10023`).
 /// Non-empty, at most 128 characters, no control characters, no surrounding spaces.
+/// Cheap to clone (shared).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ContractId(String);
+pub struct ContractId(std::sync::Arc<str>);
 
 impl ContractId {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -142,7 +143,7 @@ impl ContractId {
         if t.chars().any(char::is_control) {
             return Err("contract id contains a control character".into());
         }
-        Ok(ContractId(t.to_string()))
+        Ok(ContractId(t.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -749,7 +750,7 @@ impl From<Assignment> for AssignmentRecord {
     fn from(a: Assignment) -> Self {
         AssignmentRecord {
             prefix: Some(Scalar::Text(a.prefix.to_string())),
-            contract: Some(Scalar::Text(a.contract.0)),
+            contract: Some(Scalar::Text(a.contract.0.to_string())),
             valid_from: ts_opt(a.validity.from),
             valid_to: ts_opt(a.validity.to),
             port_from: a.ports.map(|p| Scalar::Number(p.from.into())),
@@ -796,9 +797,9 @@ impl TryFrom<ContractRecord> for Contract {
 impl From<Contract> for ContractRecord {
     fn from(c: Contract) -> Self {
         ContractRecord {
-            id: Some(Scalar::Text(c.id.0)),
+            id: Some(Scalar::Text(c.id.0.to_string())),
             name: Some(Scalar::Text(c.name)),
-            parent: c.parent.map(|p| Scalar::Text(p.0)),
+            parent: c.parent.map(|p| Scalar::Text(p.0.to_string())),
             email: Some(Scalar::Text(c.email.0)),
             language: Some(Scalar::Text(c.language.as_str().to_string())),
             notes: c.notes.map(Scalar::Text),
@@ -840,7 +841,7 @@ impl From<HostedDomain> for HostedDomainRecord {
     fn from(d: HostedDomain) -> Self {
         HostedDomainRecord {
             domain: Some(Scalar::Text(d.domain.0)),
-            contract: Some(Scalar::Text(d.contract.0)),
+            contract: Some(Scalar::Text(d.contract.0.to_string())),
             valid_from: ts_opt(d.validity.from),
             valid_to: ts_opt(d.validity.to),
         }
