@@ -3,6 +3,7 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
+mod inputs;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
