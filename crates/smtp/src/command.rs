@@ -182,13 +182,21 @@ fn params(text: &str, utf8: bool) -> Result<Vec<(&str, Option<&str>)>, ArgError>
                 return Err(ArgError::Syntax("invalid parameter value"));
             }
         }
-        if out
+        // Python's smtplib sends `SMTPUTF8 SMTPUTF8` when its caller also asked for it:
+        // an identical repeat is harmless, a conflicting one is an error.
+        let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        match out
             .iter()
-            .any(|(seen, _): &(&str, Option<&str>)| seen.eq_ignore_ascii_case(k))
+            .find(|(seen, _): &&(&str, Option<&str>)| seen.eq_ignore_ascii_case(k))
         {
-            return Err(ArgError::Syntax("duplicate parameter"));
+            Some((_, seen_v)) if same(*seen_v, v) => {}
+            Some(_) => return Err(ArgError::Syntax("conflicting duplicate parameter")),
+            None => out.push((k, v)),
         }
-        out.push((k, v));
     }
     Ok(out)
 }
@@ -311,6 +319,12 @@ mod tests {
             parse_mail("FROM:<a@b> SIZE=1 size=2", 1000),
             Err(ArgError::Syntax(_))
         ));
+        // What Python's smtplib sends for an SMTPUTF8 message.
+        assert!(
+            parse_mail("FROM:<ü@b> SMTPUTF8 BODY=8BITMIME SMTPUTF8", 1000)
+                .unwrap()
+                .smtputf8
+        );
         assert_eq!(
             parse_mail("FROM:<a@b> BODY=BINARYMIME", 1000),
             Err(ArgError::Unsupported("BODY=BINARYMIME".into()))
