@@ -479,8 +479,12 @@ pub(crate) fn finish(mut d: Draft, envelope: Envelope, mut full_text: String) ->
     {
         source_ip = ips.first().copied();
     }
-    let needs_full_headers =
-        !traceable && d.source_ip.is_none() && (kind.is_mail_borne() || source_ip.is_none());
+    // Headers help only where the abuse came by mail: a takedown, disclosure request or
+    // login attack needs URLs or logs, not headers.
+    let needs_full_headers = !traceable
+        && d.source_ip.is_none()
+        && (kind.is_mail_borne()
+            || (kind == ReportKind::Other && source_ip.is_none() && urls.is_empty()));
 
     let mut reporter = envelope.reporter;
     if let Some(r) = d.reporter.take() {

@@ -85,14 +85,18 @@ pub(crate) fn body_bytes<'m>(msg: &'m Message<'_>, part: &'m MessagePart<'_>) ->
 pub(crate) fn nested_message_bytes<'m>(part: &'m MessagePart<'_>) -> Option<Cow<'m, [u8]>> {
     match &part.body {
         PartType::Message(inner) => {
-            if part.encoding == Encoding::None {
-                // Not encoded: the inner message shares its parent's buffer.
-                inner
-                    .raw_message()
-                    .get(part.offset_body as usize..part.offset_end as usize)
-                    .map(Cow::Borrowed)
+            // mail-parser keeps the enclosed message's bytes as its raw message (the
+            // decoded bytes when the part was transfer-encoded). Should it ever hand back
+            // the parent's buffer instead, the part's offsets select the message.
+            let raw = inner.raw_message();
+            let (start, end) = (part.offset_body as usize, part.offset_end as usize);
+            if part.encoding == Encoding::None
+                && raw.len() > end.saturating_sub(start)
+                && let Some(slice) = raw.get(start..end)
+            {
+                Some(Cow::Borrowed(slice))
             } else {
-                Some(Cow::Borrowed(inner.raw_message()))
+                Some(Cow::Borrowed(raw))
             }
         }
         PartType::Text(t) => Some(Cow::Borrowed(t.as_bytes())),

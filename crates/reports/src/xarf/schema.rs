@@ -107,9 +107,15 @@ fn validate(compiled: &Compiled, instance: &Value, discriminators: &[&str]) -> V
             break;
         }
     }
-    problems.truncate(MAX_PROBLEMS);
-    problems.dedup();
-    problems
+    // The same subschema can be reached twice (core via master and via the type schema).
+    let mut unique: Vec<Problem> = Vec::with_capacity(problems.len());
+    for p in problems {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
+    }
+    unique.truncate(MAX_PROBLEMS);
+    unique
 }
 
 fn branches<'e>(error: &'e ValidationError<'_>) -> Option<&'e [Vec<ValidationError<'static>>]> {
