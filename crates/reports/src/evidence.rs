@@ -52,7 +52,10 @@ pub(crate) fn build(origin: Origin, bytes: Vec<u8>) -> Found {
     let mut facts = Facts::default();
     let mut has_received = false;
     let mut has_body = false;
-    if let Some(msg) = MessageParser::new().parse(&bytes) {
+    if let Some(msg) = MessageParser::new()
+        .parse(&bytes)
+        .filter(|m| !m.parts.is_empty())
+    {
         let root = msg.root_part();
         has_received = root.headers.iter().any(|h| h.name == HeaderName::Received);
         has_body = bytes

@@ -57,6 +57,7 @@ pub fn parse_report(raw: &[u8]) -> Result<Report, ReportError> {
     check_first_line(trimmed)?;
     let msg = mail_parser::MessageParser::new()
         .parse(raw)
+        .filter(|m| !m.parts.is_empty())
         .ok_or_else(|| not_a_message(trimmed))?;
     Ok(mail::parse(&msg))
 }
