@@ -1,100 +1,141 @@
 //! Lenient date parsing for `Date:` and `Received:` timestamps.
 //!
-//! RFC 5322 dates are parsed by mail-parser (which copes with zone names, missing
-//! seconds, two-digit years and comments); we add the asctime form that some legacy MTAs
-//! and mbox `From ` lines use, and validate the result with chrono so an impossible date
-//! (31 February, a +99:00 zone) becomes `None` instead of a wrong instant.
+//! Real mail carries RFC 5322 dates (`Sun, 31 Mar 2002 21:08:03 +0900 (JST)`), obsolete
+//! forms (two- and three-digit years, zone names, no seconds, no zone), and the asctime
+//! form of legacy MTAs and mbox lines (`Fri Feb 07 10:18:12 2003 -0800`). The parser
+//! reads fields by their shape, in any of those orders, and validates the result with
+//! chrono: an impossible date (31 February, a +99:00 zone) gives `None`, never a wrong
+//! instant. A numeric zone wins over a zone name; no zone at all means UTC.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 /// Parses a date in RFC 5322 form (leniently) or asctime form.
 pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
-    if text.is_empty() || text.len() > 200 {
+    if text.is_empty() || text.len() > 256 {
         return None;
     }
-    if !text.bytes().any(|b| b.is_ascii_digit()) {
-        return None;
+    let mut day = None;
+    let mut month = None;
+    let mut year = None;
+    let mut time = None;
+    let mut numeric_zone = None;
+    let mut named_zone = None;
+    let mut depth = 0usize;
+    let mut seen = 0;
+    for raw in text.split(|c: char| c.is_whitespace() || c == ',') {
+        if raw.is_empty() {
+            continue;
+        }
+        seen += 1;
+        if seen > 12 {
+            break;
+        }
+        // Skip comments such as `(JST)`, `(PDT)`.
+        let opens = raw.matches('(').count();
+        let closes = raw.matches(')').count();
+        if depth > 0 || opens > 0 {
+            depth = (depth + opens).saturating_sub(closes);
+            continue;
+        }
+        let tok = raw.trim_end_matches(['.', ';']);
+        let b = tok.as_bytes();
+        if b.is_empty() {
+            continue;
+        }
+        if tok.contains(':') {
+            if time.is_none() {
+                time = parse_time(tok);
+            }
+        } else if (b[0] == b'+' || b[0] == b'-') && b.len() == 5 && b[1..].iter().all(u8::is_ascii_digit) {
+            if numeric_zone.is_none() {
+                let hh = i32::from(b[1] - b'0') * 10 + i32::from(b[2] - b'0');
+                let mm = i32::from(b[3] - b'0') * 10 + i32::from(b[4] - b'0');
+                let minutes = hh * 60 + mm;
+                numeric_zone = Some(if b[0] == b'-' { -minutes } else { minutes });
+            }
+        } else if b.iter().all(u8::is_ascii_digit) {
+            let n: i32 = tok.parse().ok()?;
+            match b.len() {
+                1 | 2 if day.is_none() && (month.is_none() || year.is_none()) => day = Some(n as u32),
+                1 | 2 if year.is_none() => year = Some(if n < 50 { 2000 + n } else { 1900 + n }),
+                3 if year.is_none() => year = Some(1900 + n),
+                4 if year.is_none() => year = Some(n),
+                _ => {}
+            }
+        } else if let Some(m) = month_number(tok) {
+            if month.is_none() {
+                month = Some(m);
+            }
+        } else if let Some(z) = zone_name(tok) {
+            named_zone.get_or_insert(z);
+        }
     }
-    parse_rfc5322(text).or_else(|| parse_asctime(text))
+    let offset = numeric_zone.or(named_zone).unwrap_or(0);
+    build(year?, month?, day?, time?, offset)
 }
 
-fn parse_rfc5322(text: &str) -> Option<DateTime<FixedOffset>> {
-    let dt = mail_parser::DateTime::parse_rfc822(text)?;
-    let mut minutes = i32::from(dt.tz_hour) * 60 + i32::from(dt.tz_minute);
-    if dt.tz_before_gmt {
-        minutes = -minutes;
-    }
-    build(
-        i32::from(dt.year),
-        u32::from(dt.month),
-        u32::from(dt.day),
-        (
-            u32::from(dt.hour),
-            u32::from(dt.minute),
-            u32::from(dt.second),
-        ),
-        minutes,
-    )
+fn parse_time(tok: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = tok.split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let s: u32 = match parts.next() {
+        Some(s) => s.split('.').next()?.parse().ok()?,
+        None => 0,
+    };
+    Some((h, m, s))
 }
 
-fn build(
-    year: i32,
-    month: u32,
-    day: u32,
-    hms: (u32, u32, u32),
-    offset_minutes: i32,
-) -> Option<DateTime<FixedOffset>> {
-    // mail-parser reports years before 1970 and nonsense as given; keep a sane window.
+fn build(year: i32, month: u32, day: u32, hms: (u32, u32, u32), offset_minutes: i32) -> Option<DateTime<FixedOffset>> {
     if !(1970..=2200).contains(&year) || offset_minutes.abs() > 18 * 60 {
         return None;
     }
     let (h, m, s) = hms;
+    // A leap second (`:60`) is read as :59.
     let naive = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(h, m, s.min(59))?;
     let offset = FixedOffset::east_opt(offset_minutes * 60)?;
     offset.from_local_datetime(&naive).single()
 }
 
-/// `Thu Aug 22 13:17:22 2002` (asctime, as in mbox `From ` lines), optionally with a
-/// numeric zone after the time or the year; UTC when no zone is given.
-fn parse_asctime(text: &str) -> Option<DateTime<FixedOffset>> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut i = 0;
-    if words.first().is_some_and(|w| {
-        w.len() >= 3 && w[..3].chars().all(|c| c.is_ascii_alphabetic()) && month_number(w).is_none()
-    }) {
-        i = 1; // weekday
+fn month_number(word: &str) -> Option<u32> {
+    const MONTHS: [&[u8; 3]; 12] = [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
+    let w = word.as_bytes();
+    if w.len() < 3 || w.len() > 9 || !w.iter().all(u8::is_ascii_alphabetic) {
+        return None;
     }
-    let month = month_number(words.get(i)?)?;
-    let day: u32 = words.get(i + 1)?.parse().ok()?;
-    let mut time = None;
-    let mut year = None;
-    let mut offset = 0;
-    for w in words.iter().skip(i + 2).take(3) {
-        if w.contains(':') {
-            let mut parts = w.split(':').map(|p| p.parse::<u32>().ok());
-            let h = parts.next()??;
-            let m = parts.next()??;
-            let s = parts.next().flatten().unwrap_or(0);
-            time = Some((h, m, s));
-        } else if (w.starts_with('+') || w.starts_with('-')) && w.len() == 5 {
-            let sign = if w.starts_with('-') { -1 } else { 1 };
-            let hh: i32 = w[1..3].parse().ok()?;
-            let mm: i32 = w[3..5].parse().ok()?;
-            offset = sign * (hh * 60 + mm);
-        } else if let Ok(y) = w.parse::<i32>() {
-            year = Some(y);
-        }
-    }
-    build(year?, month, day, time?, offset)
+    let head = [w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase(), w[2].to_ascii_lowercase()];
+    MONTHS.iter().position(|m| **m == head).map(|p| p as u32 + 1)
 }
 
-fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let w = word.get(..3)?.to_ascii_lowercase();
-    MONTHS.iter().position(|m| *m == w).map(|p| p as u32 + 1)
+/// Zone names seen in mail, as minutes east of UTC. Ambiguous names take the meaning
+/// most common in mail (IST as India); the numeric zone, when present, wins anyway.
+fn zone_name(word: &str) -> Option<i32> {
+    let w = word.to_ascii_uppercase();
+    Some(match w.as_str() {
+        "UT" | "UTC" | "GMT" | "Z" | "WET" => 0,
+        "EST" => -300,
+        "EDT" => -240,
+        "CST" => -360,
+        "CDT" => -300,
+        "MST" => -420,
+        "MDT" => -360,
+        "PST" => -480,
+        "PDT" => -420,
+        "AKST" => -540,
+        "AKDT" => -480,
+        "HST" => -600,
+        "BST" | "CET" | "MET" | "MEZ" | "WEST" => 60,
+        "CEST" | "MEST" | "MESZ" | "EET" => 120,
+        "EEST" | "MSK" => 180,
+        "IST" => 330,
+        "HKT" | "SGT" | "AWST" => 480,
+        "JST" | "KST" => 540,
+        "AEST" => 600,
+        "AEDT" => 660,
+        "NZST" => 720,
+        "NZDT" => 780,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -107,28 +148,28 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(
-            rfc3339("Sun, 31 Mar 2002 21:08:03 +0900 (JST)").as_deref(),
-            Some("2002-03-31T21:08:03+09:00")
-        );
-        assert_eq!(
-            rfc3339("22 Aug 2002 12:39:38 -0000").as_deref(),
-            Some("2002-08-22T12:39:38+00:00")
-        );
-        assert_eq!(
-            rfc3339("Mon, 7\n\tMay 2018 09:58:55 +0000").as_deref(),
-            Some("2018-05-07T09:58:55+00:00")
-        );
-        assert_eq!(
-            rfc3339("Thu, 22 Aug 2002 08:08:05 -0700 (PDT)").as_deref(),
-            Some("2002-08-22T08:08:05-07:00")
-        );
-        assert_eq!(
-            rfc3339("Thu Aug 22 13:17:22 2002").as_deref(),
-            Some("2002-08-22T13:17:22+00:00")
-        );
-        assert_eq!(rfc3339("31 Feb 2002 10:00:00 +0000"), None);
-        assert_eq!(rfc3339("garbage"), None);
-        assert_eq!(rfc3339(""), None);
+        let cases = [
+            ("Sun, 31 Mar 2002 21:08:03 +0900 (JST)", Some("2002-03-31T21:08:03+09:00")),
+            ("22 Aug 2002 12:39:38 -0000", Some("2002-08-22T12:39:38+00:00")),
+            ("Mon, 7\n\tMay 2018 09:58:55 +0000", Some("2018-05-07T09:58:55+00:00")),
+            ("Thu, 22 Aug 2002 08:08:05 -0700 (PDT)", Some("2002-08-22T08:08:05-07:00")),
+            ("Thu Aug 22 13:17:22 2002", Some("2002-08-22T13:17:22+00:00")),
+            ("Fri Feb 07 10:18:12 2003 -0800", Some("2003-02-07T10:18:12-08:00")),
+            ("Wed, 12 Feb 2003 14:22:21 PST", Some("2003-02-12T14:22:21-08:00")),
+            ("Wed, 26 Mar 03 20:43:24 -0600", Some("2003-03-26T20:43:24-06:00")),
+            ("Thu, 20 Mar 103 10:06:43 +0100", Some("2003-03-20T10:06:43+01:00")),
+            ("30 Apr 2003 15:06:29", Some("2003-04-30T15:06:29+00:00")),
+            ("Sat,  6 Jun 2015  04:10:45 +0100 (BST)", Some("2015-06-06T04:10:45+01:00")),
+            ("Fri, 22 Aug 2014 01:52:13 \t +0000 (GMT)", Some("2014-08-22T01:52:13+00:00")),
+            ("Thu, 22 Aug 2002 13:17:22 +0100 (IST)", Some("2002-08-22T13:17:22+01:00")),
+            ("31 Feb 2002 10:00:00 +0000", None),
+            ("1 Jan 2002 25:00:00 +0000", None),
+            ("garbage", None),
+            ("", None),
+            ("(((((", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(rfc3339(text).as_deref(), want, "{text:?}");
+        }
     }
 }

@@ -59,10 +59,10 @@ impl Protocol {
         // `ESMTP/TLS/cipher` (Open-Xchange) and `esmtps` variants: take the leading keyword.
         let head = t.split(['/', ' ', '(']).next().unwrap_or("");
         match head.to_ascii_lowercase().as_str() {
-            "smtp" => Protocol::Smtp,
+            "smtp" | "bsmtp" | "smtpsvc" => Protocol::Smtp,
             "esmtp" => Protocol::Esmtp,
             "esmtpa" | "asmtp" => Protocol::Esmtpa,
-            "esmtps" | "smtps" => Protocol::Esmtps,
+            "esmtps" | "smtps" | "esmtp-tls" => Protocol::Esmtps,
             "esmtpsa" | "smtpsa" => Protocol::Esmtpsa,
             "lmtp" => Protocol::Lmtp,
             "lmtpa" => Protocol::Lmtpa,
@@ -77,7 +77,8 @@ impl Protocol {
             "imap" | "imap4" | "imaps" => Protocol::Imap,
             "pop3" | "pop" | "pop3s" => Protocol::Pop3,
             "local" | "pickup" => Protocol::Local,
-            _ if t.to_ascii_lowercase().starts_with("microsoft smtp server") => Protocol::Esmtp,
+            // Exchange `Microsoft SMTP Server`, IIS `Microsoft SMTPSVC(6.0.3790.0)`.
+            _ if t.to_ascii_lowercase().starts_with("microsoft smtp") => Protocol::Smtp,
             _ => Protocol::Other(t.to_string()),
         }
     }
@@ -267,12 +268,39 @@ pub fn parse_received(value: &str) -> Received {
         Some(text) => {
             r.date = parse_date(text);
             r.bad_date = r.date.is_none() && !text.trim().is_empty();
+            // EzMTS and others: `...; Thu, 20 Mar 03 10:06:43 +0100 for <a@example.org>`
+            if let Some(p) = text.find(" for ") {
+                let after = tokenize(&text[p + 5..], 4);
+                let toks: Vec<Tok<'_>> = after.iter().map(|t| t.tok).collect();
+                if c.for_.is_empty() {
+                    r.for_ = read_address(&toks);
+                }
+            }
         }
         None => r.date = trailing_date(value, clause_toks),
     }
 
     r.mta = detect_mta(&c, value);
-    let explicit_helo = read_from(&c.from, &mut r);
+    let mut explicit_helo = read_from(&c.from, &mut r);
+    if !c.has_from {
+        // Sendmail submissions and some gateways put the from clause in a comment:
+        // `(from user@localhost) by ...`, `(from localhost [192.0.2.1]) by ...`.
+        if let Some(Tok::Comment(lead)) = c.lead.first() {
+            if lead.len() > 5 && lead[..5].eq_ignore_ascii_case("from ") {
+                let inner: Vec<Tok<'_>> = tokenize(&lead[5..], 64).into_iter().map(|t| t.tok).collect();
+                explicit_helo = read_from(&inner, &mut r);
+                if r.from_ip.is_none() {
+                    r.local = true;
+                }
+            }
+        }
+    }
+    // MessageLabs: `... with AES256-GCM-SHA384 encrypted SMTP`
+    if let Some(p) = value.find(" encrypted SMTP") {
+        if let Some(cipher) = value[..p].split_whitespace().last() {
+            set_tls(&mut r, None, Some(cipher.to_string()));
+        }
+    }
     read_by(&c.by, &mut r);
     r.via = first_word(&c.via).map(str::to_string);
     read_with(&c.with, &mut r);
@@ -281,7 +309,9 @@ pub fn parse_received(value: &str) -> Received {
         Tok::Angle(a) => Some(a.trim().to_string()),
         _ => None,
     });
-    r.for_ = read_address(&c.for_);
+    if r.for_.is_none() {
+        r.for_ = read_address(&c.for_);
+    }
     if r.envelope_from.is_none() {
         r.envelope_from = read_address(&c.envelope_from);
     }
@@ -319,6 +349,15 @@ pub fn parse_received(value: &str) -> Received {
     if lead_local || c.comments.iter().any(|x| is_local_comment(x)) {
         r.local = r.local || r.from_ip.is_none();
     }
+    // Notes that some MTAs add as a Received line of their own.
+    let lead_note = match c.lead.first() {
+        Some(Tok::Comment(x)) if c.lead.len() == 1 => read_lead_note(x, &mut r),
+        _ => false,
+    };
+    if r.from_ip.is_none() && !r.local && is_local_source(&r, &c) {
+        r.local = true;
+    }
+    // Exchange/IIS `from mail pickup service by ...`
     if r.mta == Some(Mta::Exchange)
         && c.from
             .iter()
@@ -326,7 +365,13 @@ pub fn parse_received(value: &str) -> Received {
     {
         r.local = true;
     }
-    r.parsed = c.has_by || c.has_from || lead_local;
+    // `via dmail-2002(12) for +lists/x; date`, `with ECARTIS (v1.0.0; list x); date`:
+    // a local delivery agent or list manager.
+    let via_only = !c.has_from && !c.has_by && (!c.via.is_empty() || !c.with.is_empty()) && r.date.is_some();
+    if via_only {
+        r.local = true;
+    }
+    r.parsed = c.has_by || c.has_from || lead_local || lead_note || via_only;
     r
 }
 
@@ -397,6 +442,50 @@ fn read_address(toks: &[Tok<'_>]) -> Option<String> {
         Tok::Word(w) if w.contains('@') => Some(strip_angle(w).to_string()),
         _ => None,
     })
+}
+
+/// Reads a line that is only a note: qmail's `(qmail 123 invoked from network)` (with
+/// `messnum N invoked from network[ip/name]` naming the client), eGroups' `(EGP: …)`,
+/// qmail's `(ofmipd 192.0.2.1)` submission. Returns whether it was recognised.
+fn read_lead_note(x: &str, r: &mut Received) -> bool {
+    let lower = x.to_ascii_lowercase();
+    // qmail, and qmail-derived MTAs such as cpmta: `(<name> <pid> invoked ...)`
+    if lower.contains(" invoked ") {
+        if lower.starts_with("qmail ") {
+            r.mta = Some(Mta::Qmail);
+        }
+        if let Some(p) = lower.find("network[") {
+            let inner = x[p + 8..].split(']').next().unwrap_or("");
+            let (ip, name) = inner.split_once('/').unwrap_or((inner, ""));
+            r.from_ip = parse_ip(ip);
+            if !name.is_empty() && !name.eq_ignore_ascii_case("unknown") {
+                r.from_rdns = Some(clean_name(name));
+            }
+        }
+        return true;
+    }
+    if lower.starts_with("egp:") {
+        r.local = true;
+        return true;
+    }
+    if let Some(rest) = lower.strip_prefix("ofmipd ") {
+        r.mta = Some(Mta::Qmail);
+        r.from_ip = parse_ip(rest.split_whitespace().next().unwrap_or(""));
+        return true;
+    }
+    false
+}
+
+/// A from clause that names no network client: `from localhost (user@localhost)`,
+/// Mercury's `from SpoolDir`, qmail-scanner's re-injection.
+fn is_local_source(r: &Received, c: &Clauses<'_>) -> bool {
+    let helo = r.from_helo.as_deref().unwrap_or("");
+    let spool = helo.to_ascii_lowercase();
+    crate::names::is_localhost(helo)
+        || spool == "spooldir"
+        || spool == "spooler"
+        || spool.ends_with("/spooldir")
+        || c.with.iter().any(|t| matches!(t, Tok::Word(w) if w.to_ascii_lowercase().starts_with("qmail-scanner")))
 }
 
 fn is_local_comment(c: &str) -> bool {
@@ -483,28 +572,29 @@ fn looks_like_sendmail_version(c: &str) -> bool {
 /// explicitly (`helo=x`, `(HELO x)`), i.e. the first word was not the HELO name.
 fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
     let mut iter = toks.iter();
-    let Some(first) = iter.next() else {
-        return false;
-    };
+    let Some(first) = iter.next() else { return false };
     let mut first_ip = None;
+    let mut explicit_helo = None;
+    // A comment holding only a host name, `(helene.cats.ms)`, names the rDNS when no
+    // other name does.
+    let mut comment_name: Option<String> = None;
     match first {
         Tok::Word(w) => {
             r.from_helo = Some(w.to_string());
-            first_ip = parse_ip(w);
+            first_ip = parse_ip(w).or_else(|| word_ip(w, r));
         }
         Tok::Literal { inner, port } => {
             r.from_helo = Some(format!("[{inner}]"));
-            first_ip = parse_ip(inner);
-            if let Some(p) = port {
-                r.from_port = p.parse().ok();
+            if let Some((ip, p)) = literal_ip(inner) {
+                first_ip = Some(ip);
+                r.from_port = port.and_then(|p| p.parse().ok()).or(p);
             }
         }
         Tok::Comment(c) => {
-            scan_from_comment(c, r);
+            explicit_helo = scan_from_comment(c, r, &mut comment_name);
         }
         Tok::Angle(_) | Tok::Semi => {}
     }
-    let mut explicit_helo = None;
     // fetchmail `from server [ip]`: the first word names the host at that address.
     let mut pending_name: Option<&str> = match first {
         Tok::Word(w) if first_ip.is_none() => Some(w),
@@ -515,18 +605,15 @@ fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
         match *t {
             Tok::Comment(c) => {
                 pending_name = None;
-                if let Some(h) = scan_from_comment(c, r) {
+                if let Some(h) = scan_from_comment(c, r, &mut comment_name) {
                     explicit_helo.get_or_insert(h);
                 }
             }
-            // fetchmail and friends: `from host [1.2.3.4]` outside any comment.
             Tok::Literal { inner, port } => {
                 if r.from_ip.is_none() {
-                    if let Some(ip) = parse_ip(inner) {
+                    if let Some((ip, p)) = literal_ip(inner) {
                         r.from_ip = Some(ip);
-                        if let Some(p) = port {
-                            r.from_port = p.parse().ok();
-                        }
+                        r.from_port = port.and_then(|p| p.parse().ok()).or(p);
                         if let Some(n) = pending_name.take() {
                             r.from_rdns.get_or_insert_with(|| clean_name(n));
                         }
@@ -565,30 +652,50 @@ fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
         // `from [192.0.2.1] by ...` or `from 192.0.2.1 (HELO x)`: the only address given.
         r.from_ip = first_ip;
     }
+    if r.from_rdns.is_none() && !r.rdns_unknown {
+        r.from_rdns = comment_name;
+    }
     explicit
 }
 
 /// Reads one comment of the `from` clause. Returns an explicit HELO name when the comment
 /// gives one (`helo=x`, `HELO x`, `EHLO x`).
-fn scan_from_comment(c: &str, r: &mut Received) -> Option<String> {
+fn scan_from_comment(c: &str, r: &mut Received, comment_name: &mut Option<String>) -> Option<String> {
     let toks = tokenize(c, 256);
+    if let [Spanned { tok: Tok::Word(w), .. }] = toks.as_slice() {
+        if w.contains('.') && parse_ip(w).is_none() && crate::names::is_valid_fqdn(w) {
+            comment_name.get_or_insert_with(|| clean_name(w));
+            return None;
+        }
+    }
     let mut helo = None;
     let mut prev_word: Option<&str> = None;
     let mut i = 0;
     while i < toks.len() {
         match toks[i].tok {
             Tok::Literal { inner, port } => {
-                if let Some(ip) = parse_ip(inner) {
+                if let Some((ip, p)) = literal_ip(inner) {
                     if r.from_ip.is_none() {
                         r.from_ip = Some(ip);
-                        if let Some(p) = port {
-                            r.from_port = p.parse().ok();
-                        }
+                        r.from_port = port.and_then(|p| p.parse().ok()).or(p);
                         if let Some(name) = prev_word.take() {
                             set_rdns(name, r);
                         }
                     }
+                } else if inner.eq_ignore_ascii_case("unknown") {
+                    // Sun/Oracle: `([unknown] [192.0.2.1])`
+                    r.rdns_unknown = true;
+                } else if inner.eq_ignore_ascii_case("local") {
+                    // OpenSMTPD local submission: `(example.com [local])`
+                    r.local = true;
+                    if let Some(name) = prev_word.take() {
+                        set_rdns(name, r);
+                    }
                 }
+            }
+            Tok::Angle(a) => {
+                // `(<unknown.domain>[192.0.2.1])`
+                prev_word = Some(a);
             }
             Tok::Comment(inner) => {
                 if inner.to_ascii_lowercase().contains("may be forged") {
@@ -597,11 +704,11 @@ fn scan_from_comment(c: &str, r: &mut Received) -> Option<String> {
             }
             Tok::Word(w) => {
                 let lw = w.to_ascii_lowercase();
-                if let Some(v) = lw.strip_prefix("helo=").map(|_| &w[5..]) {
+                if lw.starts_with("helo=") {
+                    let v = &w[5..];
                     if !v.is_empty() {
                         helo = Some(v.to_string());
-                    } else if let Some(Tok::Literal { inner, .. }) = toks.get(i + 1).map(|t| t.tok)
-                    {
+                    } else if let Some(Tok::Literal { inner, .. }) = toks.get(i + 1).map(|t| t.tok) {
                         // `helo=[192.0.2.1]`
                         helo = Some(format!("[{inner}]"));
                         i += 1;
@@ -618,19 +725,23 @@ fn scan_from_comment(c: &str, r: &mut Received) -> Option<String> {
                         }
                         _ => {}
                     }
-                } else if let Some(v) = lw.strip_prefix("ident=").map(|_| &w[6..]) {
-                    r.ident = Some(v.to_string());
-                } else if let Some(v) = lw.strip_prefix("ident:").map(|_| &w[6..]) {
-                    r.ident = Some(v.to_string());
-                } else if let Some(v) = lw.strip_prefix("port=").map(|_| &w[5..]) {
-                    r.from_port = v.parse().ok().or(r.from_port);
+                } else if lw.starts_with("ident=") || lw.starts_with("ident:") {
+                    r.ident = Some(w[6..].to_string());
+                } else if lw.starts_with("port=") {
+                    r.from_port = w[5..].parse().ok().or(r.from_port);
+                } else if lw == "account" {
+                    // CommuniGate: `(account user@example.org HELO host)`
+                    if let Some(Tok::Word(a) | Tok::Angle(a)) = toks.get(i + 1).map(|t| t.tok) {
+                        r.auth = Some(a.to_string());
+                        i += 1;
+                    }
                 } else if lw == "unknown" {
                     if r.from_ip.is_none() {
                         r.rdns_unknown = true;
                     }
                     prev_word = None;
-                } else if let Some(ip) = parse_ip(w).or_else(|| ip_with_port(w, r)) {
-                    // qmail `(192.0.2.1)`, Exchange `(192.0.2.1)` and `(2603:10b6::21)`.
+                } else if let Some(ip) = parse_ip(w).or_else(|| word_ip(w, r)) {
+                    // qmail `(192.0.2.1)`, Exchange `(2603:10b6::21)`, qmail `(user@192.0.2.1)`.
                     if r.from_ip.is_none() {
                         r.from_ip = Some(ip);
                         if let Some(name) = prev_word.take() {
@@ -643,24 +754,49 @@ fn scan_from_comment(c: &str, r: &mut Received) -> Option<String> {
                     prev_word = None;
                 }
             }
-            _ => {}
+            Tok::Semi => {}
         }
         i += 1;
     }
     helo
 }
 
-/// `192.0.2.1:4321` or `192.0.2.1.4321`-free: only the colon form, IPv4 only.
-fn ip_with_port(w: &str, r: &mut Received) -> Option<IpAddr> {
+/// An address literal's inside: `192.0.2.1`, `IPv6:…`, `192.0.2.1:4321`,
+/// `192.0.2.1.4321` (Exim 3), `(192.0.2.1)`, `[192.0.2.1` (doubled bracket).
+fn literal_ip(inner: &str) -> Option<(IpAddr, Option<u16>)> {
+    let s = inner.trim().trim_start_matches('[').trim_matches(|c| c == '(' || c == ')');
+    if let Some(ip) = parse_ip(s) {
+        return Some((ip, None));
+    }
+    // IPv4 with a port after `:` or `.`.
+    if let Some((ip, port)) = s.rsplit_once([':', '.']) {
+        if !ip.contains(':') {
+            if let (Some(ip), Ok(port)) = (parse_ip(ip), port.parse::<u16>()) {
+                return Some((ip, Some(port)));
+            }
+        }
+    }
+    None
+}
+
+/// `192.0.2.1:4321` (IPv4 with a port), and `user@192.0.2.1` (qmail records the ident or
+/// authenticated user before the address; trailing junk such as `_trustedrelay` is cut).
+fn word_ip(w: &str, r: &mut Received) -> Option<IpAddr> {
+    if let Some((user, tail)) = w.rsplit_once('@') {
+        let end = tail.bytes().position(|b| !(b.is_ascii_digit() || b == b'.')).unwrap_or(tail.len());
+        let ip = parse_ip(&tail[..end])?;
+        if !user.is_empty() {
+            r.ident.get_or_insert_with(|| user.to_string());
+        }
+        return Some(ip);
+    }
     let (ip, port) = w.rsplit_once(':')?;
     if ip.contains(':') {
         return None;
     }
     let ip = parse_ip(ip)?;
     if let Ok(p) = port.parse::<u16>() {
-        if r.from_port.is_none() {
-            r.from_port = Some(p);
-        }
+        r.from_port.get_or_insert(p);
     }
     Some(ip)
 }
@@ -698,8 +834,9 @@ fn read_by(toks: &[Tok<'_>], r: &mut Received) {
         }
         Some(Tok::Literal { inner, .. }) => {
             r.by = Some(format!("[{inner}]"));
-            r.by_ip = parse_ip(inner);
+            r.by_ip = literal_ip(inner).map(|(ip, _)| ip);
         }
+        Some(Tok::Angle(a)) if !a.trim().is_empty() => r.by = Some(a.trim().to_string()),
         _ => return,
     }
     for t in iter {
@@ -735,13 +872,32 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
             _ => None,
         })
         .collect();
-    let Some(first) = words.first() else { return };
-    let text = if first.eq_ignore_ascii_case("microsoft") {
-        words.join(" ")
-    } else {
-        first.to_string()
+    let Some(first) = words.first() else {
+        // XMail: `with [XMail 1.20 ESMTP Server]`
+        if let Some(Tok::Literal { inner, .. }) = toks.first() {
+            if let Some(p) = inner.split_whitespace().map(Protocol::parse).find(|p| !matches!(p, Protocol::Other(_))) {
+                r.protocol = Some(p);
+            }
+        }
+        return;
     };
-    r.protocol = Some(Protocol::parse(&text));
+    let text = if first.eq_ignore_ascii_case("microsoft") { words.join(" ") } else { first.to_string() };
+    // Exim local submissions: `local-esmtp`, `local-esmtps`, `local-bsmtp`, `local-smtp`.
+    let text = match text.get(..6) {
+        Some(p) if p.eq_ignore_ascii_case("local-") => {
+            r.local = true;
+            text[6..].to_string()
+        }
+        _ => text,
+    };
+    let mut proto = Protocol::parse(&text);
+    if matches!(proto, Protocol::Other(_)) {
+        // `with MailEnable ESMTP`: a product name before the protocol.
+        if let Some(p) = words.iter().skip(1).map(|w| Protocol::parse(w)).find(|p| !matches!(p, Protocol::Other(_))) {
+            proto = p;
+        }
+    }
+    r.protocol = Some(proto);
     // Open-Xchange `ESMTP/TLS/DHE-RSA-AES256-GCM-SHA384`
     let mut parts = first.split('/');
     parts.next();
@@ -766,6 +922,14 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
 /// Information that formats put in comments anywhere in the line: TLS, authentication,
 /// the envelope sender.
 fn read_comment_extras(c: &str, r: &mut Received) {
+    // Folding may split phrases (`authenticated user\n\t user@…`): read with single spaces.
+    let folded: String;
+    let c = if c.contains(['\n', '\r', '\t']) || c.contains("  ") {
+        folded = c.split_whitespace().collect::<Vec<_>>().join(" ");
+        folded.as_str()
+    } else {
+        c
+    };
     let lower = c.to_ascii_lowercase();
     // Postfix: `using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)`
     if let Some(pos) = lower.find("using tls").or_else(|| lower.find("using ssl")) {
@@ -803,10 +967,10 @@ fn read_comment_extras(c: &str, r: &mut Received) {
     }
     // Exim < 4.92: `(TLSv1:AES256-SHA:256)`, Exim >= 4.92: `(TLS1.3)`; tana.it `TLS: TLSv1.2,...`
     let trimmed = c.trim();
-    // Exim 4.1x-4.6x: `(Cipher TLSv1:DES-CBC3-SHA:168)`
-    let trimmed = trimmed
-        .strip_prefix("Cipher ")
-        .or_else(|| trimmed.strip_prefix("cipher "))
+    // Exim 4.1x-4.6x: `(Cipher TLSv1:DES-CBC3-SHA:168)`, `(tls_cipher TLS-1.0:RSA_AES_256_CBC_SHA:32)`
+    let trimmed = ["Cipher ", "cipher ", "tls_cipher "]
+        .iter()
+        .find_map(|p| trimmed.strip_prefix(p))
         .unwrap_or(trimmed);
     let tl = trimmed.to_ascii_lowercase();
     if (tl.starts_with("tls") || tl.starts_with("sslv"))
@@ -838,6 +1002,10 @@ fn read_comment_extras(c: &str, r: &mut Received) {
             .last()
             .unwrap_or("");
         r.auth = Some(who.to_string());
+    } else if let Some(pos) = lower.find("authenticated user ") {
+        // SquirrelMail: `(SquirrelMail authenticated user user@example.com)`
+        let who = c[pos + 19..].split_whitespace().next().unwrap_or("");
+        r.auth = Some(who.to_string());
     } else if let Some(pos) = lower.find("authenticated as ") {
         let who = c[pos + 17..].split_whitespace().next().unwrap_or("");
         r.auth = Some(who.to_string());
@@ -862,9 +1030,8 @@ fn read_comment_extras(c: &str, r: &mut Received) {
                 .find(|s| !s.is_empty())
                 .unwrap_or("")
         };
-        if !addr.is_empty() || rest.trim_start().starts_with("<>") {
-            r.envelope_from.get_or_insert_with(|| addr.to_string());
-        }
+        // An empty value (`(envelope-from )`, `<>`) is the null sender.
+        r.envelope_from.get_or_insert_with(|| addr.to_string());
     }
 }
 
@@ -883,7 +1050,7 @@ fn normalize_tls_version(v: &str) -> String {
     let v = v.trim().trim_end_matches([',', ')', ';']);
     let lower = v.to_ascii_lowercase();
     if let Some(rest) = lower.strip_prefix("tls") {
-        let rest = rest.trim_start_matches('v').replace('_', ".");
+        let rest = rest.trim_start_matches(['v', '-']).replace('_', ".");
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             return format!("TLSv{rest}");
         }

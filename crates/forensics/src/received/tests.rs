@@ -189,7 +189,14 @@ fn qmail_forms() {
     let inv = parse_received("(qmail 11769 invoked by uid 1010); 22 Aug 2002 12:39:38 -0000");
     assert!(inv.parsed && inv.local);
     let net = parse_received("(qmail 11769 invoked from network); 22 Aug 2002 12:39:38 -0000");
-    assert!(!net.local);
+    assert!(net.parsed && !net.local && net.from_ip.is_none());
+    let net = parse_received(
+        "(qmail 90525 messnum 458261 invoked from network[159.134.229.14/p270.as3.adl.dublin.eircom.net]); 8 Oct 2002 11:13:01 -0000",
+    );
+    assert_eq!(net.from_ip.map(|i| i.to_string()).as_deref(), Some("159.134.229.14"));
+    assert_eq!(net.from_rdns.as_deref(), Some("p270.as3.adl.dublin.eircom.net"));
+    let ofmipd = parse_received("(ofmipd 192.0.2.9); 22 Aug 2002 12:39:38 -0000");
+    assert_eq!(ofmipd.from_ip.map(|i| i.to_string()).as_deref(), Some("192.0.2.9"));
     check(
         "from host.example.org (HELO helo.example.org) (192.0.2.31) by mx.example.net with SMTP; 22 Aug 2002 12:39:38 -0000",
         Want {
@@ -209,7 +216,7 @@ fn exchange_and_outlook() {
             helo: Some("relay.email.com"),
             ip: Some("192.168.10.10"),
             by: Some("EXCHANGE.email.local"),
-            proto: Some("ESMTP"),
+            proto: Some("SMTP"),
             ..Default::default()
         },
     );
@@ -332,7 +339,11 @@ fn fetchmail_ipv6_and_others() {
 
 #[test]
 fn unparsed_and_hostile() {
-    let r = parse_received("(EGP: mail-8_1_0_1)");
+    let r = parse_received("(EGP: mail-8_1_0_1); 22 Aug 2002 12:39:38 -0000");
+    assert!(r.parsed && r.local, "a known note line");
+    let r = parse_received("X-Junk: not a received line at all");
+    assert!(!r.parsed);
+    let r = parse_received("(some gateway note)");
     assert!(!r.parsed);
     let r = parse_received("");
     assert!(!r.parsed);
