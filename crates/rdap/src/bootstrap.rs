@@ -94,11 +94,11 @@ const V4_SLASH8: &[(Rir, &[u8])] = &[
         Rir::Arin,
         &[
             3, 4, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 26, 28, 29, 30,
-            32, 33, 34, 35, 38, 40, 44, 45, 47, 48, 50, 52, 54, 55, 56, 63, 64, 65, 66, 67, 68,
-            69, 70, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 100, 104, 107, 108, 128, 129, 130,
-            131, 132, 134, 135, 136, 137, 138, 139, 140, 142, 143, 144, 146, 147, 148, 149, 152,
-            155, 156, 157, 158, 159, 160, 161, 162, 164, 165, 166, 167, 168, 169, 170, 172, 173,
-            174, 184, 192, 198, 199, 204, 205, 206, 207, 208, 209, 214, 215, 216,
+            32, 33, 34, 35, 38, 40, 44, 45, 47, 48, 50, 52, 54, 55, 56, 63, 64, 65, 66, 67, 68, 69,
+            70, 71, 72, 73, 74, 75, 76, 96, 97, 98, 99, 100, 104, 107, 108, 128, 129, 130, 131,
+            132, 134, 135, 136, 137, 138, 139, 140, 142, 143, 144, 146, 147, 148, 149, 152, 155,
+            156, 157, 158, 159, 160, 161, 162, 164, 165, 166, 167, 168, 169, 170, 172, 173, 174,
+            184, 192, 198, 199, 204, 205, 206, 207, 208, 209, 214, 215, 216,
         ],
     ),
     (
@@ -109,8 +109,8 @@ const V4_SLASH8: &[(Rir, &[u8])] = &[
         Rir::Ripe,
         &[
             2, 5, 25, 31, 37, 46, 51, 53, 57, 62, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88,
-            89, 90, 91, 92, 93, 94, 95, 109, 141, 145, 151, 176, 178, 185, 188, 193, 194, 195,
-            212, 213, 217,
+            89, 90, 91, 92, 93, 94, 95, 109, 141, 145, 151, 176, 178, 185, 188, 193, 194, 195, 212,
+            213, 217,
         ],
     ),
 ];
@@ -164,6 +164,35 @@ const V6_BLOCKS: &[(Rir, &[&str])] = &[
         ],
     ),
 ];
+
+/// Special-purpose blocks (RFC 6890 and successors) inside the RIRs' /8s and /12s:
+/// private, shared (CGNAT), link-local, benchmarking and documentation space. No RDAP
+/// server has a record for them, so none is asked.
+const SPECIAL_PURPOSE: &[&str] = &[
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "2001::/23",
+    "2001:db8::/32",
+    "2002::/16",
+];
+
+/// Whether `ip` is in special-purpose space that no registry has records for.
+pub fn is_special_purpose(ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    SPECIAL_PURPOSE
+        .iter()
+        .filter_map(|b| b.parse::<IpNet>().ok())
+        .any(|b| b.contains(&ip))
+}
 
 /// One bootstrap service: the blocks it answers for and its base URLs (preferred first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,11 +285,15 @@ impl Bootstrap {
                     index,
                     problem: problem.to_string(),
                 };
-                let pair = svc.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
-                    err("expected [[blocks...], [urls...]]")
-                })?;
+                let pair = svc
+                    .as_array()
+                    .filter(|a| a.len() >= 2)
+                    .ok_or_else(|| err("expected [[blocks...], [urls...]]"))?;
                 let mut blocks = Vec::new();
-                for b in pair[0].as_array().ok_or_else(|| err("blocks is not an array"))? {
+                for b in pair[0]
+                    .as_array()
+                    .ok_or_else(|| err("blocks is not an array"))?
+                {
                     let text = b.as_str().ok_or_else(|| err("a block is not a string"))?;
                     let net: IpNet = text
                         .parse()
@@ -268,7 +301,10 @@ impl Bootstrap {
                     blocks.push(net.trunc());
                 }
                 let mut urls = Vec::new();
-                for u in pair[1].as_array().ok_or_else(|| err("urls is not an array"))? {
+                for u in pair[1]
+                    .as_array()
+                    .ok_or_else(|| err("urls is not an array"))?
+                {
                     let text = u.as_str().ok_or_else(|| err("a URL is not a string"))?;
                     urls.push(
                         base_url(text).ok_or_else(|| err(&format!("{text:?} is not a URL")))?,
@@ -276,16 +312,22 @@ impl Bootstrap {
                 }
                 // Prefer https.
                 urls.sort_by_key(|u| u.scheme() != "https");
-                let rir = urls.iter().find_map(|u| u.host_str().and_then(Rir::from_host));
+                let rir = urls
+                    .iter()
+                    .find_map(|u| u.host_str().and_then(Rir::from_host));
                 services.push(Service { blocks, urls, rir });
             }
         }
         Ok(Bootstrap { services })
     }
 
-    /// The service for `ip`: the one with the longest block containing it.
+    /// The service for `ip`: the one with the longest block containing it; none for
+    /// special-purpose space ([`is_special_purpose`]).
     pub fn service_for(&self, ip: IpAddr) -> Option<&Service> {
         let ip = ip.to_canonical();
+        if is_special_purpose(ip) {
+            return None;
+        }
         self.services
             .iter()
             .filter_map(|s| {
@@ -332,18 +374,22 @@ mod tests {
         assert_eq!(rir("10.0.0.1"), None);
         assert_eq!(rir("127.0.0.1"), None);
         assert_eq!(rir("2001:db8::1"), None);
+        assert_eq!(rir("192.168.1.1"), None);
+        assert_eq!(rir("100.64.0.1"), None);
+        assert_eq!(rir("203.0.113.7"), None);
+        assert_eq!(rir("203.0.112.7"), Some(Rir::Apnic));
     }
 
     #[test]
     fn iana_files_are_read_and_most_specific_wins() {
         let v6 = br#"{"services": [
             [["2001::/16"], ["http://wide.example/rdap", "https://wide.example/rdap/"]],
-            [["2001:db8::/32"], ["https://rdap.db.ripe.net/"]]
+            [["2001:4000::/32"], ["https://rdap.db.ripe.net/"]]
         ]}"#;
         let b = Bootstrap::from_iana_files(&[v6]).unwrap();
-        let s = b.service_for("2001:db8::1".parse().unwrap()).unwrap();
+        let s = b.service_for("2001:4000::1".parse().unwrap()).unwrap();
         assert_eq!(s.rir, Some(Rir::Ripe));
-        let s = b.service_for("2001:1::1".parse().unwrap()).unwrap();
+        let s = b.service_for("2001:4001::1".parse().unwrap()).unwrap();
         assert_eq!(s.urls[0].as_str(), "https://wide.example/rdap/");
         assert_eq!(s.urls[1].as_str(), "http://wide.example/rdap/");
         assert!(Bootstrap::from_iana_files(&[b"{}"]).is_err());

@@ -29,7 +29,9 @@ pub enum ParseError {
     },
     #[error("objectClassName is {0:?}, not \"ip network\"")]
     WrongObjectClass(String),
-    #[error("no objectClassName, startAddress, endAddress, cidr0_cidrs or handle: not an ip network")]
+    #[error(
+        "no objectClassName, startAddress, endAddress, cidr0_cidrs or handle: not an ip network"
+    )]
     NotAnIpNetwork,
 }
 
@@ -468,8 +470,19 @@ pub fn parse_ip_network(body: &[u8]) -> Result<IpNetwork, ParseError> {
     from_value(&v)
 }
 
+/// As [`parse_ip_network`]; `hint` names the registry that was asked, used when the
+/// record does not say who published it.
+pub(crate) fn parse_with_hint(body: &[u8], hint: Option<Rir>) -> Result<IpNetwork, ParseError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    from_value_hint(&v, hint)
+}
+
 /// As [`parse_ip_network`], for an already decoded JSON value.
 pub fn from_value(v: &Value) -> Result<IpNetwork, ParseError> {
+    from_value_hint(v, None)
+}
+
+fn from_value_hint(v: &Value, hint: Option<Rir>) -> Result<IpNetwork, ParseError> {
     let obj = v.as_object().ok_or(ParseError::NotAnObject)?;
     let mut quirks = Vec::new();
 
@@ -507,8 +520,8 @@ pub fn from_value(v: &Value) -> Result<IpNetwork, ParseError> {
 
     let start = string(obj, "startAddress", &mut quirks)
         .and_then(|s| address("startAddress", &s, &mut quirks));
-    let end = string(obj, "endAddress", &mut quirks)
-        .and_then(|s| address("endAddress", &s, &mut quirks));
+    let end =
+        string(obj, "endAddress", &mut quirks).and_then(|s| address("endAddress", &s, &mut quirks));
     let start_address = start.map(|(a, _)| a);
     let mut end_address = end.map(|(a, _)| a);
     // A start given as a real prefix (`/24`) with no end: the prefix's last address.
@@ -525,7 +538,11 @@ pub fn from_value(v: &Value) -> Result<IpNetwork, ParseError> {
     });
     let ip_version = match ip_version_text.as_deref().map(str::to_ascii_lowercase) {
         Some(v) if v == "v4" || v == "v6" => {
-            let stated = if v == "v4" { IpVersion::V4 } else { IpVersion::V6 };
+            let stated = if v == "v4" {
+                IpVersion::V4
+            } else {
+                IpVersion::V6
+            };
             if family.is_some_and(|f| f != stated) {
                 quirks.push(Quirk::IpVersionMismatch { value: v });
                 family
@@ -588,7 +605,7 @@ pub fn from_value(v: &Value) -> Result<IpNetwork, ParseError> {
         quirks.push(Quirk::EntitiesTruncated);
     }
 
-    let registry = registry_of(obj, port43.as_deref());
+    let registry = registry_of(obj, port43.as_deref()).or(hint);
     let abuse_contact = choose_abuse_contact(&ents, &remarks, registry);
 
     Ok(IpNetwork {
@@ -627,8 +644,15 @@ mod tests {
             Some(("62.239.237.0".parse().unwrap(), Some(32)))
         );
         assert_eq!(
-            address("endAddress", "2001:4860:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF", &mut q),
-            Some(("2001:4860:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(), None))
+            address(
+                "endAddress",
+                "2001:4860:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF",
+                &mut q
+            ),
+            Some((
+                "2001:4860:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+                None
+            ))
         );
         assert_eq!(address("endAddress", "1.2.3.256", &mut q), None);
         assert_eq!(q.len(), 3);
@@ -646,7 +670,10 @@ mod tests {
         ));
         assert_eq!(parse_ip_network(b"{}"), Err(ParseError::NotAnIpNetwork));
         assert_eq!(parse_ip_network(b"[]"), Err(ParseError::NotAnObject));
-        assert!(matches!(parse_ip_network(b"\xff"), Err(ParseError::NotJson(_))));
+        assert!(matches!(
+            parse_ip_network(b"\xff"),
+            Err(ParseError::NotJson(_))
+        ));
     }
 
     #[test]
@@ -661,7 +688,11 @@ mod tests {
         assert_eq!(n.country.as_deref(), Some("JP"));
         assert_eq!(n.cidrs, vec!["192.0.2.0/24".parse::<IpNet>().unwrap()]);
         assert_eq!(n.abuse_contact.unwrap().emails, vec!["Abuse@x.example"]);
-        assert!(n.quirks.iter().any(|q| matches!(q, Quirk::InvalidCidr { .. })));
+        assert!(
+            n.quirks
+                .iter()
+                .any(|q| matches!(q, Quirk::InvalidCidr { .. }))
+        );
     }
 
     #[test]
