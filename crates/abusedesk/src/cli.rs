@@ -20,10 +20,19 @@ pub struct Cli {
 pub enum Command {
     /// Trace messages to their origin: Received chain, trust walk, HELO class, indicators.
     Trace(cmd::trace::Args),
+    /// Run the desk: HTTP API, SMTP intake and processing workers on one store.
+    Serve(cmd::serve::Args),
+    /// Import reports from files, mboxes and Maildirs into the store (queued for `serve`).
+    Ingest(cmd::ingest::Args),
+    /// Create, list and revoke API tokens.
+    Token(cmd::token::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Token(args) => cmd::token::run(args),
     }
 }

@@ -22,8 +22,17 @@ pub struct Config {
     pub store: StoreConfig,
     pub trust: TrustConfig,
     pub forensics: ForensicsConfig,
+    pub rdap: RdapConfig,
     pub cases: CasesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct RdapConfig {
+    pub enabled: bool,
+    /// `None`: the IANA bootstrap table picks the registry.
+    pub base_url: Option<String>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +171,11 @@ impl Default for Config {
             forensics: ForensicsConfig {
                 rir_dir: None,
                 date_skew_seconds: abusedesk_forensics::DEFAULT_DATE_SKEW,
+            },
+            rdap: RdapConfig {
+                enabled: true,
+                base_url: None,
+                timeout: Duration::from_secs(10),
             },
             cases: CasesConfig {
                 respond_within: Duration::from_secs(72 * 3600),
@@ -413,7 +427,7 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "workers.max_attempts",
         default: "5",
-        doc: "After this many failed attempts a report is marked unparseable with the last error.",
+        doc: "A report whose processing was started this many times without completing (the process died each time) is marked unparseable.",
         set: |c, v| {
             c.workers.max_attempts = positive(uint(v)?, "workers.max_attempts")? as i64;
             Ok(())
@@ -504,6 +518,34 @@ pub const KEYS: &[Key] = &[
         doc: "A Date header this far from the origin's receive time is flagged.",
         set: |c, v| {
             c.forensics.date_skew_seconds = uint(v)? as i64;
+            Ok(())
+        },
+    },
+    Key {
+        name: "rdap.enabled",
+        default: "true",
+        doc: "Look up external sources in RDAP (network, country, abuse contact; answers cached 24 h).",
+        set: |c, v| {
+            c.rdap.enabled = boolean(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "rdap.base_url",
+        default: "(empty: IANA bootstrap)",
+        doc: "Send every RDAP query to this base URL (a mirror or redirector) instead of the registry the bootstrap table names.",
+        set: |c, v| {
+            let s = text(v)?;
+            c.rdap.base_url = (!s.trim().is_empty()).then_some(s);
+            Ok(())
+        },
+    },
+    Key {
+        name: "rdap.timeout_seconds",
+        default: "10",
+        doc: "An RDAP query that takes longer fails (the report keeps the RIR country and no abuse contact).",
+        set: |c, v| {
+            c.rdap.timeout = Duration::from_secs(positive(uint(v)?, "rdap.timeout_seconds")?);
             Ok(())
         },
     },

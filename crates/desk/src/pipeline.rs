@@ -27,6 +27,9 @@ pub struct Complaint {
     /// The source the report names explicitly (ARF `Source-IP`, X-ARF `Source`).
     pub source_ip: Option<IpAddr>,
     pub source_port: Option<u16>,
+    /// The source is a machine-readable statement of the report (ARF `Source-IP`, X-ARF,
+    /// SpamCop) rather than an address merely mentioned in a complaint's text.
+    pub source_is_stated: bool,
     /// When the reported event happened per the report (ARF `Arrival-Date`, X-ARF `Date`).
     pub event_time: Option<DateTime<Utc>>,
     /// The enclosed message (or pasted headers) to trace.
@@ -72,7 +75,7 @@ pub struct ExternalNetwork {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeBasis {
-    /// The time our trusted host stamped on the origin hop.
+    /// The time the host that received from the source stamped on that hop.
     OriginHop,
     /// The report's own event time (ARF Arrival-Date, X-ARF Date).
     ArrivalDate,
@@ -182,24 +185,48 @@ impl Pipeline {
         let traced = complaint.evidence.as_deref().map(|e| trace(e, &self.trace));
         let origin = traced.as_ref().and_then(|t| t.origin.as_ref());
 
-        // The source: what the report states, else the traced origin.
+        // The source: what a machine-readable report states (ARF Source-IP, X-ARF,
+        // SpamCop), else the traced origin of the evidence, else an address the
+        // complaint's text mentions.
         let (source_ip, source_port, source_basis) = match (complaint.source_ip, origin) {
-            (Some(ip), _) => (Some(ip), complaint.source_port, "report"),
-            (None, Some(o)) => (Some(o.ip), o.port, "trace"),
+            (Some(ip), _) if complaint.source_is_stated => {
+                (Some(ip), complaint.source_port, "report")
+            }
+            (_, Some(o)) => (
+                Some(o.ip),
+                o.port.or(complaint
+                    .source_port
+                    .filter(|_| complaint.source_ip == Some(o.ip))),
+                "trace",
+            ),
+            (Some(ip), None) => (Some(ip), complaint.source_port, "report_text"),
             (None, None) => (None, complaint.source_port, "none"),
         };
 
-        // The moment: our trusted host's stamp on the origin hop (when the origin is the
+        // The moment: the stamp of the host that received the message from the source
+        // (the origin hop our trust walk found, or the hop whose sender is the stated
         // source), else the report's event time, else the evidence's Date, else receipt.
-        let origin_stamp = origin
-            .filter(|o| Some(o.ip) == source_ip)
-            .and_then(|o| o.date)
-            .map(|d| millis(d.with_timezone(&Utc)));
+        let hop_stamp = source_ip.and_then(|ip| {
+            let from_origin = origin.filter(|o| o.ip == ip).and_then(|o| o.date);
+            let from_hop = || {
+                traced
+                    .as_ref()
+                    .and_then(|t| {
+                        t.hops
+                            .iter()
+                            .find(|h| h.received.from_ip == Some(ip) && h.received.date.is_some())
+                    })
+                    .and_then(|h| h.received.date)
+            };
+            from_origin
+                .or_else(from_hop)
+                .map(|d| millis(d.with_timezone(&Utc)))
+        });
         let evidence_date = traced
             .as_ref()
             .and_then(|t| t.date)
             .map(|d| millis(d.with_timezone(&Utc)));
-        let (at, basis) = if let Some(t) = origin_stamp {
+        let (at, basis) = if let Some(t) = hop_stamp {
             (t, TimeBasis::OriginHop)
         } else if let Some(t) = complaint.event_time {
             (millis(t), TimeBasis::ArrivalDate)
@@ -481,6 +508,7 @@ mod tests {
             kind: "spam".into(),
             source_ip: ip.map(|s| s.parse().unwrap()),
             source_port: port,
+            source_is_stated: true,
             event_time: Some(at()),
             ..Default::default()
         }

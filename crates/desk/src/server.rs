@@ -38,6 +38,8 @@ pub enum ServeError {
     #[error("STARTTLS certificate: {0}")]
     Tls(String),
     #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -59,6 +61,57 @@ impl Services {
             clock: Arc::new(SystemClock),
         }
     }
+
+    /// The real parts, as configured: the reports crate's parser, the forensics trace
+    /// configuration (with RIR files from `forensics.rir_dir`), the RDAP client.
+    pub fn standard(config: &Config) -> Result<Services, ServeError> {
+        let mut trace = TraceConfig::new(config.trust.clone());
+        trace.date_skew_seconds = config.forensics.date_skew_seconds;
+        if let Some(dir) = &config.forensics.rir_dir {
+            trace.countries = load_rir_dir(dir)?;
+        }
+        let rdap: Option<Arc<dyn NetworkLookup>> = if config.rdap.enabled {
+            let client =
+                crate::rdap::RdapLookup::new(config.rdap.base_url.as_deref(), config.rdap.timeout)
+                    .map_err(|e| ServeError::Setup(format!("RDAP client: {e}")))?;
+            Some(Arc::new(client))
+        } else {
+            None
+        };
+        Ok(Services {
+            parser: Arc::new(crate::parser::ComplaintParser),
+            rdap,
+            trace,
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// Country data from the RIR delegated-statistics files in `dir`.
+fn load_rir_dir(dir: &std::path::Path) -> Result<abusedesk_forensics::CountryDb, ServeError> {
+    let setup = |m: String| ServeError::Setup(format!("forensics.rir_dir {}: {m}", dir.display()));
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| setup(e.to_string()))? {
+        let e = e.map_err(|e| setup(e.to_string()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("delegated-") && !name.ends_with(".md5") && !name.ends_with(".asc") {
+            files.push((
+                name,
+                std::fs::read(e.path()).map_err(|e| setup(e.to_string()))?,
+            ));
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(setup("no delegated-* files".into()));
+    }
+    let (table, errors) = abusedesk_forensics::DelegatedTable::parse(
+        files.iter().map(|(n, b)| (n.as_str(), b.as_slice())),
+    );
+    for e in errors.iter().take(5) {
+        tracing::warn!(problem = %e, "RIR delegated-statistics file");
+    }
+    Ok(abusedesk_forensics::CountryDb::Delegated(Arc::new(table)))
 }
 
 /// A started server.

@@ -47,7 +47,10 @@ pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
             if time.is_none() {
                 time = parse_time(tok);
             }
-        } else if (b[0] == b'+' || b[0] == b'-') && b.len() == 5 && b[1..].iter().all(u8::is_ascii_digit) {
+        } else if (b[0] == b'+' || b[0] == b'-')
+            && b.len() == 5
+            && b[1..].iter().all(u8::is_ascii_digit)
+        {
             if numeric_zone.is_none() {
                 let hh = i32::from(b[1] - b'0') * 10 + i32::from(b[2] - b'0');
                 let mm = i32::from(b[3] - b'0') * 10 + i32::from(b[4] - b'0');
@@ -57,7 +60,9 @@ pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
         } else if b.iter().all(u8::is_ascii_digit) {
             let n: i32 = tok.parse().ok()?;
             match b.len() {
-                1 | 2 if day.is_none() && (month.is_none() || year.is_none()) => day = Some(n as u32),
+                1 | 2 if day.is_none() && (month.is_none() || year.is_none()) => {
+                    day = Some(n as u32)
+                }
                 1 | 2 if year.is_none() => year = Some(if n < 50 { 2000 + n } else { 1900 + n }),
                 3 if year.is_none() => year = Some(1900 + n),
                 4 if year.is_none() => year = Some(n),
@@ -86,7 +91,13 @@ fn parse_time(tok: &str) -> Option<(u32, u32, u32)> {
     Some((h, m, s))
 }
 
-fn build(year: i32, month: u32, day: u32, hms: (u32, u32, u32), offset_minutes: i32) -> Option<DateTime<FixedOffset>> {
+fn build(
+    year: i32,
+    month: u32,
+    day: u32,
+    hms: (u32, u32, u32),
+    offset_minutes: i32,
+) -> Option<DateTime<FixedOffset>> {
     if !(1970..=2200).contains(&year) || offset_minutes.abs() > 18 * 60 {
         return None;
     }
@@ -98,13 +109,23 @@ fn build(year: i32, month: u32, day: u32, hms: (u32, u32, u32), offset_minutes: 
 }
 
 fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] = [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
     let w = word.as_bytes();
     if w.len() < 3 || w.len() > 9 || !w.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    let head = [w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase(), w[2].to_ascii_lowercase()];
-    MONTHS.iter().position(|m| **m == head).map(|p| p as u32 + 1)
+    let head = [
+        w[0].to_ascii_lowercase(),
+        w[1].to_ascii_lowercase(),
+        w[2].to_ascii_lowercase(),
+    ];
+    MONTHS
+        .iter()
+        .position(|m| **m == head)
+        .map(|p| p as u32 + 1)
 }
 
 /// Zone names seen in mail, as minutes east of UTC. Ambiguous names take the meaning
@@ -149,19 +170,55 @@ mod tests {
     #[test]
     fn forms() {
         let cases = [
-            ("Sun, 31 Mar 2002 21:08:03 +0900 (JST)", Some("2002-03-31T21:08:03+09:00")),
-            ("22 Aug 2002 12:39:38 -0000", Some("2002-08-22T12:39:38+00:00")),
-            ("Mon, 7\n\tMay 2018 09:58:55 +0000", Some("2018-05-07T09:58:55+00:00")),
-            ("Thu, 22 Aug 2002 08:08:05 -0700 (PDT)", Some("2002-08-22T08:08:05-07:00")),
-            ("Thu Aug 22 13:17:22 2002", Some("2002-08-22T13:17:22+00:00")),
-            ("Fri Feb 07 10:18:12 2003 -0800", Some("2003-02-07T10:18:12-08:00")),
-            ("Wed, 12 Feb 2003 14:22:21 PST", Some("2003-02-12T14:22:21-08:00")),
-            ("Wed, 26 Mar 03 20:43:24 -0600", Some("2003-03-26T20:43:24-06:00")),
-            ("Thu, 20 Mar 103 10:06:43 +0100", Some("2003-03-20T10:06:43+01:00")),
+            (
+                "Sun, 31 Mar 2002 21:08:03 +0900 (JST)",
+                Some("2002-03-31T21:08:03+09:00"),
+            ),
+            (
+                "22 Aug 2002 12:39:38 -0000",
+                Some("2002-08-22T12:39:38+00:00"),
+            ),
+            (
+                "Mon, 7\n\tMay 2018 09:58:55 +0000",
+                Some("2018-05-07T09:58:55+00:00"),
+            ),
+            (
+                "Thu, 22 Aug 2002 08:08:05 -0700 (PDT)",
+                Some("2002-08-22T08:08:05-07:00"),
+            ),
+            (
+                "Thu Aug 22 13:17:22 2002",
+                Some("2002-08-22T13:17:22+00:00"),
+            ),
+            (
+                "Fri Feb 07 10:18:12 2003 -0800",
+                Some("2003-02-07T10:18:12-08:00"),
+            ),
+            (
+                "Wed, 12 Feb 2003 14:22:21 PST",
+                Some("2003-02-12T14:22:21-08:00"),
+            ),
+            (
+                "Wed, 26 Mar 03 20:43:24 -0600",
+                Some("2003-03-26T20:43:24-06:00"),
+            ),
+            (
+                "Thu, 20 Mar 103 10:06:43 +0100",
+                Some("2003-03-20T10:06:43+01:00"),
+            ),
             ("30 Apr 2003 15:06:29", Some("2003-04-30T15:06:29+00:00")),
-            ("Sat,  6 Jun 2015  04:10:45 +0100 (BST)", Some("2015-06-06T04:10:45+01:00")),
-            ("Fri, 22 Aug 2014 01:52:13 \t +0000 (GMT)", Some("2014-08-22T01:52:13+00:00")),
-            ("Thu, 22 Aug 2002 13:17:22 +0100 (IST)", Some("2002-08-22T13:17:22+01:00")),
+            (
+                "Sat,  6 Jun 2015  04:10:45 +0100 (BST)",
+                Some("2015-06-06T04:10:45+01:00"),
+            ),
+            (
+                "Fri, 22 Aug 2014 01:52:13 \t +0000 (GMT)",
+                Some("2014-08-22T01:52:13+00:00"),
+            ),
+            (
+                "Thu, 22 Aug 2002 13:17:22 +0100 (IST)",
+                Some("2002-08-22T13:17:22+01:00"),
+            ),
             ("31 Feb 2002 10:00:00 +0000", None),
             ("1 Jan 2002 25:00:00 +0000", None),
             ("garbage", None),

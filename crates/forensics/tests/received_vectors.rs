@@ -18,11 +18,17 @@ fn load(name: &str) -> Vec<Value> {
 }
 
 fn host(v: &Value) -> Option<String> {
-    v.get("Name").or_else(|| v.get("IpAddr")).and_then(Value::as_str).map(str::to_string)
+    v.get("Name")
+        .or_else(|| v.get("IpAddr"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn bare(s: &str) -> &str {
-    s.trim().trim_end_matches('.').trim_start_matches('[').trim_end_matches(']')
+    s.trim()
+        .trim_end_matches('.')
+        .trim_start_matches('[')
+        .trim_end_matches(']')
 }
 
 fn eq_host(a: Option<&str>, b: &str) -> bool {
@@ -33,7 +39,12 @@ fn eq_ip(a: Option<IpAddr>, b: &str) -> bool {
     let b = b.trim_start_matches('[').trim_end_matches(']');
     let b = b.strip_prefix("IPv6:").unwrap_or(b);
     let b = b.split('%').next().unwrap_or(b);
-    a.is_some_and(|a| b.parse::<IpAddr>().ok().map(|x| abusedesk_forensics::parse_ip(&x.to_string())) == Some(Some(a)))
+    a.is_some_and(|a| {
+        b.parse::<IpAddr>()
+            .ok()
+            .map(|x| abusedesk_forensics::parse_ip(&x.to_string()))
+            == Some(Some(a))
+    })
 }
 
 /// mail-parser's `with` names, mapped to ours.
@@ -47,21 +58,55 @@ fn proto_name(r: &Received) -> Option<String> {
 /// Vectors where mail-parser's expectation and ours differ by design, with the reason.
 /// They are still parsed (and must not panic); only the named field is not compared.
 const MAIL_PARSER_DISAGREE: &[(usize, &str, &str)] = &[
-    (28, "id", "ecelerity ids are `EE/20-30863-33CE1054`; mail-parser cuts them at `/`"),
+    (
+        28,
+        "id",
+        "ecelerity ids are `EE/20-30863-33CE1054`; mail-parser cuts them at `/`",
+    ),
     (29, "id", "ecelerity id, as above"),
     (30, "id", "ecelerity id, as above"),
-    (43, "from_iprev", "Exim 3 `from helo (rdns) [ip.port]`: we take the name before the address"),
-    (67, "date", "`PST` is -0800; mail-parser's expectation drops the zone name"),
-    (123, "by", "`by alpha by uid 7791`: the host is `alpha`, not `uid`"),
-    (125, "helo", "`Unknown/Local` is the whole word the client gave"),
+    (
+        43,
+        "from_iprev",
+        "Exim 3 `from helo (rdns) [ip.port]`: we take the name before the address",
+    ),
+    (
+        67,
+        "date",
+        "`PST` is -0800; mail-parser's expectation drops the zone name",
+    ),
+    (
+        123,
+        "by",
+        "`by alpha by uid 7791`: the host is `alpha`, not `uid`",
+    ),
+    (
+        125,
+        "helo",
+        "`Unknown/Local` is the whole word the client gave",
+    ),
     (144, "date", "`07:53:55.516`: mail-parser drops the seconds"),
-    (163, "date", "`PDT` is -0700; mail-parser's expectation drops the zone name"),
-    (165, "helo", "`(qmail 84907 invoked from network)` names no HELO; `network` is not one"),
-    (171, "helo", "`(Postfix, from userid 1002)` is a local submission; `userid` is not a HELO"),
+    (
+        163,
+        "date",
+        "`PDT` is -0700; mail-parser's expectation drops the zone name",
+    ),
+    (
+        165,
+        "helo",
+        "`(qmail 84907 invoked from network)` names no HELO; `network` is not one",
+    ),
+    (
+        171,
+        "helo",
+        "`(Postfix, from userid 1002)` is a local submission; `userid` is not a HELO",
+    ),
 ];
 
 fn disagree(i: usize, field: &str) -> bool {
-    MAIL_PARSER_DISAGREE.iter().any(|(n, f, _)| *n == i && *f == field)
+    MAIL_PARSER_DISAGREE
+        .iter()
+        .any(|(n, f, _)| *n == i && *f == field)
 }
 
 fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
@@ -77,7 +122,10 @@ fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
     // mail-parser's `from` is the first word and `helo` the explicit HELO; ours folds
     // them: `from_helo` is the explicit HELO when given, else the first word. The rDNS
     // name in the comment is `from_iprev` there, `from_rdns` here.
-    let want_helo = x.get("helo").and_then(host).or_else(|| x.get("from").and_then(host));
+    let want_helo = x
+        .get("helo")
+        .and_then(host)
+        .or_else(|| x.get("from").and_then(host));
     if let Some(h) = &want_helo {
         if !eq_host(r.from_helo.as_deref(), h) {
             fail("helo", h, &r.from_helo);
@@ -123,7 +171,11 @@ fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
         // (month 13, hour 50); an expectation that is not a valid date is its artefact.
         Some(Value::Object(d)) if valid_date(d) => {
             let n = |k: &str| d[k].as_i64().unwrap();
-            let sign = if d["tz_before_gmt"].as_bool().unwrap() { -1 } else { 1 };
+            let sign = if d["tz_before_gmt"].as_bool().unwrap() {
+                -1
+            } else {
+                1
+            };
             let want = format!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
                 n("year"),
@@ -134,7 +186,12 @@ fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
                 n("second")
             );
             let want_off = sign * (n("tz_hour") * 3600 + n("tz_minute") * 60);
-            let got = r.date.map(|d| (d.format("%Y-%m-%dT%H:%M:%S").to_string(), i64::from(d.offset().local_minus_utc())));
+            let got = r.date.map(|d| {
+                (
+                    d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    i64::from(d.offset().local_minus_utc()),
+                )
+            });
             if got != Some((want.clone(), want_off)) {
                 fail("date", &(want, want_off), &got);
             }
@@ -147,7 +204,12 @@ fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
 
 fn valid_date(d: &serde_json::Map<String, Value>) -> bool {
     let n = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(-1);
-    n("year") >= 1970 && (1..=12).contains(&n("month")) && (1..=31).contains(&n("day")) && n("hour") <= 23 && n("minute") <= 59 && n("second") <= 60
+    n("year") >= 1970
+        && (1..=12).contains(&n("month"))
+        && (1..=31).contains(&n("day"))
+        && n("hour") <= 23
+        && n("minute") <= 59
+        && n("second") <= 60
 }
 
 fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
@@ -155,7 +217,9 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
     let x = &e["expected"];
     let r = parse_received(line);
     let mut bad = Vec::new();
-    let mut fail = |field: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| bad.push(format!("{field}: want {want:?}, got {got:?}"));
+    let mut fail = |field: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| {
+        bad.push(format!("{field}: want {want:?}, got {got:?}"))
+    };
     let s = |k: &str| x.get(k).and_then(Value::as_str);
     // pyreceived's `from_name` is the first word after `from`; with an explicit HELO in
     // a comment ours is the HELO, so compare with either of our two names.
@@ -164,7 +228,9 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
         let ok = if n.is_empty() {
             r.from_helo.is_none()
         } else {
-            eq_host(r.from_helo.as_deref(), n) || eq_host(r.from_rdns.as_deref(), n) || eq_ip(r.from_ip, n)
+            eq_host(r.from_helo.as_deref(), n)
+                || eq_host(r.from_rdns.as_deref(), n)
+                || eq_ip(r.from_ip, n)
         };
         if !ok {
             fail("from_name", &n, &(&r.from_helo, &r.from_rdns));
@@ -178,7 +244,10 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
         } else if n.eq_ignore_ascii_case("unknown") {
             r.rdns_unknown && r.from_rdns.is_none()
         } else if n.starts_with('[') {
-            eq_ip(r.from_ip, n.split(':').next().unwrap_or(n).trim_end_matches(']'))
+            eq_ip(
+                r.from_ip,
+                n.split(':').next().unwrap_or(n).trim_end_matches(']'),
+            )
         } else {
             eq_host(r.from_rdns.as_deref(), n) || eq_host(r.from_helo.as_deref(), n)
         };
@@ -212,7 +281,11 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
         let got = r.protocol.as_ref().map(|p| p.as_str().to_ascii_lowercase());
         let want = p.to_ascii_lowercase();
         // pyreceived keeps `Microsoft SMTP Server`; we read it as ESMTP.
-        let want = if want.starts_with("microsoft smtp server") { "esmtp".to_string() } else { want };
+        let want = if want.starts_with("microsoft smtp server") {
+            "esmtp".to_string()
+        } else {
+            want
+        };
         if got.as_deref() != Some(want.as_str()) {
             fail("protocol", &p, &got);
         }
@@ -220,7 +293,10 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
     // pyreceived calls the authenticated account (SquirrelMail, CommuniGate, qmail's
     // `user@ip`) `envelope_from`; ours keeps it as `auth` / `ident`.
     if let Some(f) = s("envelope_from") {
-        if r.envelope_from.as_deref() != Some(f) && r.auth.as_deref() != Some(f) && r.ident.as_deref() != Some(f) {
+        if r.envelope_from.as_deref() != Some(f)
+            && r.auth.as_deref() != Some(f)
+            && r.ident.as_deref() != Some(f)
+        {
             fail("envelope_from", &f, &(&r.envelope_from, &r.auth, &r.ident));
         }
     }
@@ -231,7 +307,12 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
     }
     // pyreceived keeps Exim's `TLS1.2:CIPHER:128` whole; we split version and cipher.
     if let Some(c) = s("cipher") {
-        if !r.tls.as_ref().and_then(|t| t.cipher.as_deref()).is_some_and(|ours| c == ours || c.split(':').any(|p| p == ours)) {
+        if !r
+            .tls
+            .as_ref()
+            .and_then(|t| t.cipher.as_deref())
+            .is_some_and(|ours| c == ours || c.split(':').any(|p| p == ours))
+        {
             fail("cipher", &c, &r.tls);
         }
     }
@@ -246,15 +327,28 @@ fn run(name: &str, vectors: &[Value], check: fn(usize, &Value) -> Vec<String>, f
         if bad.is_empty() {
             pass += 1;
         } else {
-            report.push(format!("  #{i} {}\n     {}", v["header"].as_str().unwrap().replace('\n', " "), bad.join("\n     ")));
+            report.push(format!(
+                "  #{i} {}\n     {}",
+                v["header"].as_str().unwrap().replace('\n', " "),
+                bad.join("\n     ")
+            ));
         }
     }
     let rate = pass as f64 / vectors.len() as f64;
-    println!("{name}: {pass}/{} vectors pass ({:.1} %)", vectors.len(), rate * 100.0);
+    println!(
+        "{name}: {pass}/{} vectors pass ({:.1} %)",
+        vectors.len(),
+        rate * 100.0
+    );
     for r in &report {
         println!("{r}");
     }
-    assert!(rate >= floor, "{name}: pass rate {:.1} % is below the floor {:.1} %", rate * 100.0, floor * 100.0);
+    assert!(
+        rate >= floor,
+        "{name}: pass rate {:.1} % is below the floor {:.1} %",
+        rate * 100.0,
+        floor * 100.0
+    );
 }
 
 #[test]
@@ -262,7 +356,14 @@ fn mail_parser_vectors() {
     let v = load("mail-parser-received.json");
     assert_eq!(v.len(), 181);
     run("mail-parser received.json", &v, check_mail_parser, 0.95);
-    println!("(fields not compared by design: {})", MAIL_PARSER_DISAGREE.iter().map(|(i, f, why)| format!("#{i} {f}: {why}")).collect::<Vec<_>>().join("; "));
+    println!(
+        "(fields not compared by design: {})",
+        MAIL_PARSER_DISAGREE
+            .iter()
+            .map(|(i, f, why)| format!("#{i} {f}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
 }
 
 #[test]

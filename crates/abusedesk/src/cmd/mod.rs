@@ -1,2 +1,5 @@
 //! Subcommands.
+pub mod ingest;
+pub mod serve;
+pub mod token;
 pub mod trace;

@@ -287,7 +287,10 @@ pub fn parse_received(value: &str) -> Received {
         // `(from user@localhost) by ...`, `(from localhost [192.0.2.1]) by ...`.
         if let Some(Tok::Comment(lead)) = c.lead.first() {
             if lead.len() > 5 && lead[..5].eq_ignore_ascii_case("from ") {
-                let inner: Vec<Tok<'_>> = tokenize(&lead[5..], 64).into_iter().map(|t| t.tok).collect();
+                let inner: Vec<Tok<'_>> = tokenize(&lead[5..], 64)
+                    .into_iter()
+                    .map(|t| t.tok)
+                    .collect();
                 explicit_helo = read_from(&inner, &mut r);
                 if r.from_ip.is_none() {
                     r.local = true;
@@ -367,7 +370,8 @@ pub fn parse_received(value: &str) -> Received {
     }
     // `via dmail-2002(12) for +lists/x; date`, `with ECARTIS (v1.0.0; list x); date`:
     // a local delivery agent or list manager.
-    let via_only = !c.has_from && !c.has_by && (!c.via.is_empty() || !c.with.is_empty()) && r.date.is_some();
+    let via_only =
+        !c.has_from && !c.has_by && (!c.via.is_empty() || !c.with.is_empty()) && r.date.is_some();
     if via_only {
         r.local = true;
     }
@@ -485,7 +489,9 @@ fn is_local_source(r: &Received, c: &Clauses<'_>) -> bool {
         || spool == "spooldir"
         || spool == "spooler"
         || spool.ends_with("/spooldir")
-        || c.with.iter().any(|t| matches!(t, Tok::Word(w) if w.to_ascii_lowercase().starts_with("qmail-scanner")))
+        || c.with.iter().any(
+            |t| matches!(t, Tok::Word(w) if w.to_ascii_lowercase().starts_with("qmail-scanner")),
+        )
 }
 
 fn is_local_comment(c: &str) -> bool {
@@ -572,7 +578,9 @@ fn looks_like_sendmail_version(c: &str) -> bool {
 /// explicitly (`helo=x`, `(HELO x)`), i.e. the first word was not the HELO name.
 fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
     let mut iter = toks.iter();
-    let Some(first) = iter.next() else { return false };
+    let Some(first) = iter.next() else {
+        return false;
+    };
     let mut first_ip = None;
     let mut explicit_helo = None;
     // A comment holding only a host name, `(helene.cats.ms)`, names the rDNS when no
@@ -660,9 +668,18 @@ fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
 
 /// Reads one comment of the `from` clause. Returns an explicit HELO name when the comment
 /// gives one (`helo=x`, `HELO x`, `EHLO x`).
-fn scan_from_comment(c: &str, r: &mut Received, comment_name: &mut Option<String>) -> Option<String> {
+fn scan_from_comment(
+    c: &str,
+    r: &mut Received,
+    comment_name: &mut Option<String>,
+) -> Option<String> {
     let toks = tokenize(c, 256);
-    if let [Spanned { tok: Tok::Word(w), .. }] = toks.as_slice() {
+    if let [
+        Spanned {
+            tok: Tok::Word(w), ..
+        },
+    ] = toks.as_slice()
+    {
         if w.contains('.') && parse_ip(w).is_none() && crate::names::is_valid_fqdn(w) {
             comment_name.get_or_insert_with(|| clean_name(w));
             return None;
@@ -708,7 +725,8 @@ fn scan_from_comment(c: &str, r: &mut Received, comment_name: &mut Option<String
                     let v = &w[5..];
                     if !v.is_empty() {
                         helo = Some(v.to_string());
-                    } else if let Some(Tok::Literal { inner, .. }) = toks.get(i + 1).map(|t| t.tok) {
+                    } else if let Some(Tok::Literal { inner, .. }) = toks.get(i + 1).map(|t| t.tok)
+                    {
                         // `helo=[192.0.2.1]`
                         helo = Some(format!("[{inner}]"));
                         i += 1;
@@ -764,7 +782,10 @@ fn scan_from_comment(c: &str, r: &mut Received, comment_name: &mut Option<String
 /// An address literal's inside: `192.0.2.1`, `IPv6:…`, `192.0.2.1:4321`,
 /// `192.0.2.1.4321` (Exim 3), `(192.0.2.1)`, `[192.0.2.1` (doubled bracket).
 fn literal_ip(inner: &str) -> Option<(IpAddr, Option<u16>)> {
-    let s = inner.trim().trim_start_matches('[').trim_matches(|c| c == '(' || c == ')');
+    let s = inner
+        .trim()
+        .trim_start_matches('[')
+        .trim_matches(|c| c == '(' || c == ')');
     if let Some(ip) = parse_ip(s) {
         return Some((ip, None));
     }
@@ -783,7 +804,10 @@ fn literal_ip(inner: &str) -> Option<(IpAddr, Option<u16>)> {
 /// authenticated user before the address; trailing junk such as `_trustedrelay` is cut).
 fn word_ip(w: &str, r: &mut Received) -> Option<IpAddr> {
     if let Some((user, tail)) = w.rsplit_once('@') {
-        let end = tail.bytes().position(|b| !(b.is_ascii_digit() || b == b'.')).unwrap_or(tail.len());
+        let end = tail
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'))
+            .unwrap_or(tail.len());
         let ip = parse_ip(&tail[..end])?;
         if !user.is_empty() {
             r.ident.get_or_insert_with(|| user.to_string());
@@ -875,13 +899,21 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
     let Some(first) = words.first() else {
         // XMail: `with [XMail 1.20 ESMTP Server]`
         if let Some(Tok::Literal { inner, .. }) = toks.first() {
-            if let Some(p) = inner.split_whitespace().map(Protocol::parse).find(|p| !matches!(p, Protocol::Other(_))) {
+            if let Some(p) = inner
+                .split_whitespace()
+                .map(Protocol::parse)
+                .find(|p| !matches!(p, Protocol::Other(_)))
+            {
                 r.protocol = Some(p);
             }
         }
         return;
     };
-    let text = if first.eq_ignore_ascii_case("microsoft") { words.join(" ") } else { first.to_string() };
+    let text = if first.eq_ignore_ascii_case("microsoft") {
+        words.join(" ")
+    } else {
+        first.to_string()
+    };
     // Exim local submissions: `local-esmtp`, `local-esmtps`, `local-bsmtp`, `local-smtp`.
     let text = match text.get(..6) {
         Some(p) if p.eq_ignore_ascii_case("local-") => {
@@ -893,7 +925,12 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
     let mut proto = Protocol::parse(&text);
     if matches!(proto, Protocol::Other(_)) {
         // `with MailEnable ESMTP`: a product name before the protocol.
-        if let Some(p) = words.iter().skip(1).map(|w| Protocol::parse(w)).find(|p| !matches!(p, Protocol::Other(_))) {
+        if let Some(p) = words
+            .iter()
+            .skip(1)
+            .map(|w| Protocol::parse(w))
+            .find(|p| !matches!(p, Protocol::Other(_)))
+        {
             proto = p;
         }
     }

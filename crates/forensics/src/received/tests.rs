@@ -193,10 +193,19 @@ fn qmail_forms() {
     let net = parse_received(
         "(qmail 90525 messnum 458261 invoked from network[159.134.229.14/p270.as3.adl.dublin.eircom.net]); 8 Oct 2002 11:13:01 -0000",
     );
-    assert_eq!(net.from_ip.map(|i| i.to_string()).as_deref(), Some("159.134.229.14"));
-    assert_eq!(net.from_rdns.as_deref(), Some("p270.as3.adl.dublin.eircom.net"));
+    assert_eq!(
+        net.from_ip.map(|i| i.to_string()).as_deref(),
+        Some("159.134.229.14")
+    );
+    assert_eq!(
+        net.from_rdns.as_deref(),
+        Some("p270.as3.adl.dublin.eircom.net")
+    );
     let ofmipd = parse_received("(ofmipd 192.0.2.9); 22 Aug 2002 12:39:38 -0000");
-    assert_eq!(ofmipd.from_ip.map(|i| i.to_string()).as_deref(), Some("192.0.2.9"));
+    assert_eq!(
+        ofmipd.from_ip.map(|i| i.to_string()).as_deref(),
+        Some("192.0.2.9")
+    );
     check(
         "from host.example.org (HELO helo.example.org) (192.0.2.31) by mx.example.net with SMTP; 22 Aug 2002 12:39:38 -0000",
         Want {
