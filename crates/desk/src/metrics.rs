@@ -120,7 +120,7 @@ impl Metrics {
         family(
             "abusedesk_reports_too_large_total",
             "counter",
-            "Reports refused for size.",
+            "Reports refused for size by intake (HTTP, ingest); SMTP refuses them in the protocol (SIZE, 552).",
             &one(&self.too_large),
         );
         family(
