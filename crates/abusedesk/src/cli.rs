@@ -26,6 +26,10 @@ pub enum Command {
     Ingest(cmd::ingest::Args),
     /// Create, list and revoke API tokens.
     Token(cmd::token::Args),
+    /// Network registry files: check them, attribute addresses and hosts at a moment.
+    Registry(cmd::registry::Args),
+    /// Look up an external network and its abuse contact over RDAP.
+    Rdap(cmd::rdap::Args),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -34,5 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Token(args) => cmd::token::run(args),
+        Command::Registry(args) => cmd::registry::run(args),
+        Command::Rdap(args) => cmd::rdap::run(args),
     }
 }

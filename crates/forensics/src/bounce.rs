@@ -157,20 +157,19 @@ fn inline_original(text: &str) -> Option<Vec<u8>> {
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         let l = line.trim_start_matches(['>', ' ']);
-        if let Some((name, _)) = l.split_once(':') {
-            if !name.is_empty()
-                && name.len() < 40
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
-                let body = &rest[offset..];
-                return Some(
-                    body.lines()
-                        .map(|l| l.strip_prefix("> ").unwrap_or(l))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                        .into_bytes(),
-                );
-            }
+        if let Some((name, _)) = l.split_once(':')
+            && !name.is_empty()
+            && name.len() < 40
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            let body = &rest[offset..];
+            return Some(
+                body.lines()
+                    .map(|l| l.strip_prefix("> ").unwrap_or(l))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes(),
+            );
         }
         offset += line.len();
         if offset > 4096 {

@@ -10,7 +10,7 @@ use crate::config::TrustConfig;
 use crate::country::CountryDb;
 use crate::message::Headers;
 use crate::names::{organisational_domain, parse_ip, same_host};
-use crate::received::{Received, parse_received};
+use crate::received::{Mta, Protocol, Received, parse_received};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -112,9 +112,10 @@ pub struct Origin {
 
 /// Builds the hops from the Received fields (newest first) and the originating-IP
 /// headers (appended below them, oldest), with countries.
-pub fn build_hops(h: &Headers, countries: &CountryDb) -> Vec<Hop> {
-    let mut hops: Vec<Hop> = Vec::with_capacity(h.received.len() + h.originating.len());
-    for field in &h.received {
+pub fn build_hops(h: &mut Headers, countries: &CountryDb) -> Vec<Hop> {
+    let fields = std::mem::take(&mut h.received);
+    let mut hops: Vec<Hop> = Vec::with_capacity(fields.len() + h.originating.len());
+    for field in fields {
         let received = parse_received(&field.value);
         hops.push(Hop {
             country: received
@@ -127,7 +128,7 @@ pub fn build_hops(h: &Headers, countries: &CountryDb) -> Vec<Hop> {
             role: Role::Unparsed,
             synthetic: None,
             marks: Vec::new(),
-            raw: field.value.clone(),
+            raw: field.value,
             position: field.position,
         });
     }
@@ -171,6 +172,19 @@ pub fn walk(hops: &mut [Hop], trust: &TrustConfig) -> Option<usize> {
         let r = &hop.received;
         if !r.parsed {
             hop.role = Role::Unparsed;
+            continue;
+        }
+        // Retrieval from the recipient's own mailbox (fetchmail over POP3/IMAP) is not a
+        // handover from a sender: the mailbox host is the recipient's provider, whose
+        // lines we believe, as SpamAssassin does.
+        if r.from_ip.is_some()
+            && (r.mta == Some(Mta::Fetchmail)
+                || matches!(r.protocol, Some(Protocol::Imap | Protocol::Pop3)))
+        {
+            hop.trusted = true;
+            hop.trust_reason =
+                Some("mailbox retrieval: the recipient fetched it from their own mailbox".into());
+            hop.role = Role::Trusted;
             continue;
         }
         let submission =
@@ -219,6 +233,8 @@ pub fn walk(hops: &mut [Hop], trust: &TrustConfig) -> Option<usize> {
 pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustConfig) {
     const TOLERANCE: i64 = 10 * 60;
     let n = hops.len();
+    // The date of the nearest newer real hop that has one.
+    let mut newest_date: Option<DateTime<FixedOffset>> = None;
     for i in 0..n {
         let mut marks = Vec::new();
         let r = &hops[i].received;
@@ -247,17 +263,12 @@ pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustC
             if let Some(m) = link_mark(&hops[i - 1].received, r) {
                 marks.push(m);
             }
-            if let Some(d) = r.date {
-                if let Some(newer) = hops[..i]
-                    .iter()
-                    .rev()
-                    .filter(|x| x.synthetic.is_none())
-                    .find_map(|x| x.received.date)
-                {
-                    let ahead = (d - newer).num_seconds();
-                    if ahead > TOLERANCE {
-                        marks.push(Mark::TimeBackwards { seconds: ahead });
-                    }
+            if let Some(d) = r.date
+                && let Some(newer) = newest_date
+            {
+                let ahead = (d - newer).num_seconds();
+                if ahead > TOLERANCE {
+                    marks.push(Mark::TimeBackwards { seconds: ahead });
                 }
             }
         }
@@ -274,6 +285,9 @@ pub fn mark(hops: &mut [Hop], origin: Option<usize>, h: &Headers, trust: &TrustC
                     detail: format!("claims to be received by our relay {ip}"),
                 });
             }
+        }
+        if hops[i].synthetic.is_none() && hops[i].received.date.is_some() {
+            newest_date = hops[i].received.date;
         }
         hops[i].marks.extend(marks);
     }
@@ -295,10 +309,10 @@ fn link_mark(newer: &Received, older: &Received) -> Option<Mark> {
     if names.iter().any(|n| same_host(n, by)) {
         return Some(Mark::LinkOk);
     }
-    if let (Some(a), Some(b)) = (newer.from_ip, older.by_ip) {
-        if a == b {
-            return Some(Mark::LinkOk);
-        }
+    if let (Some(a), Some(b)) = (newer.from_ip, older.by_ip)
+        && a == b
+    {
+        return Some(Mark::LinkOk);
     }
     if parse_ip(by).is_some() && parse_ip(by) == newer.from_ip {
         return Some(Mark::LinkOk);
@@ -339,10 +353,10 @@ fn describe_sender(r: &Received) -> String {
     if let Some(h) = &r.from_helo {
         parts.push(h.clone());
     }
-    if let Some(d) = &r.from_rdns {
-        if r.from_helo.as_deref().is_none_or(|h| !same_host(h, d)) {
-            parts.push(d.clone());
-        }
+    if let Some(d) = &r.from_rdns
+        && r.from_helo.as_deref().is_none_or(|h| !same_host(h, d))
+    {
+        parts.push(d.clone());
     }
     if let Some(ip) = r.from_ip {
         parts.push(format!("[{ip}]"));

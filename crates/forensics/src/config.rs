@@ -71,10 +71,10 @@ impl TrustConfig {
         if self.trust_private && is_private(ip) {
             return Some(TrustReason::Private);
         }
-        if let Some(name) = rdns {
-            if self.is_our_host(name) {
-                return Some(TrustReason::OurHost(normalize_host(name)));
-            }
+        if let Some(name) = rdns
+            && self.is_our_host(name)
+        {
+            return Some(TrustReason::OurHost(normalize_host(name)));
         }
         None
     }

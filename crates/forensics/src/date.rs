@@ -21,45 +21,67 @@ pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
     let mut time = None;
     let mut numeric_zone = None;
     let mut named_zone = None;
-    let mut depth = 0usize;
+    let b = text.as_bytes();
+    let mut i = 0;
     let mut seen = 0;
-    for raw in text.split(|c: char| c.is_whitespace() || c == ',') {
-        if raw.is_empty() {
+    while i < b.len() && seen < 12 {
+        let c = b[i];
+        if c.is_ascii_whitespace() || c == b',' {
+            i += 1;
             continue;
+        }
+        if c == b'(' {
+            // Skip a comment such as `(JST)`, nested ones too.
+            let mut depth = 0usize;
+            while i < b.len() {
+                match b[i] {
+                    b'(' => depth += 1,
+                    b')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b',' && b[i] != b'(' {
+            i += 1;
         }
         seen += 1;
-        if seen > 12 {
-            break;
+        let mut tok = &b[start..i];
+        while let [rest @ .., b'.' | b';'] = tok {
+            tok = rest;
         }
-        // Skip comments such as `(JST)`, `(PDT)`.
-        let opens = raw.matches('(').count();
-        let closes = raw.matches(')').count();
-        if depth > 0 || opens > 0 {
-            depth = (depth + opens).saturating_sub(closes);
+        if tok.is_empty() {
             continue;
         }
-        let tok = raw.trim_end_matches(['.', ';']);
-        let b = tok.as_bytes();
-        if b.is_empty() {
-            continue;
-        }
-        if tok.contains(':') {
+        if tok.contains(&b':') {
             if time.is_none() {
                 time = parse_time(tok);
             }
-        } else if (b[0] == b'+' || b[0] == b'-')
-            && b.len() == 5
-            && b[1..].iter().all(u8::is_ascii_digit)
+        } else if (tok[0] == b'+' || tok[0] == b'-')
+            && tok.len() == 5
+            && tok[1..].iter().all(u8::is_ascii_digit)
         {
             if numeric_zone.is_none() {
-                let hh = i32::from(b[1] - b'0') * 10 + i32::from(b[2] - b'0');
-                let mm = i32::from(b[3] - b'0') * 10 + i32::from(b[4] - b'0');
-                let minutes = hh * 60 + mm;
-                numeric_zone = Some(if b[0] == b'-' { -minutes } else { minutes });
+                let d = |k: usize| i32::from(tok[k] - b'0');
+                let minutes = (d(1) * 10 + d(2)) * 60 + d(3) * 10 + d(4);
+                numeric_zone = Some(if tok[0] == b'-' { -minutes } else { minutes });
             }
-        } else if b.iter().all(u8::is_ascii_digit) {
-            let n: i32 = tok.parse().ok()?;
-            match b.len() {
+        } else if tok.iter().all(u8::is_ascii_digit) {
+            if tok.len() > 4 {
+                continue;
+            }
+            let n = tok
+                .iter()
+                .fold(0i32, |acc, d| acc * 10 + i32::from(d - b'0'));
+            match tok.len() {
                 1 | 2 if day.is_none() && (month.is_none() || year.is_none()) => {
                     day = Some(n as u32)
                 }
@@ -80,12 +102,19 @@ pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
     build(year?, month?, day?, time?, offset)
 }
 
-fn parse_time(tok: &str) -> Option<(u32, u32, u32)> {
-    let mut parts = tok.split(':');
-    let h: u32 = parts.next()?.parse().ok()?;
-    let m: u32 = parts.next()?.parse().ok()?;
-    let s: u32 = match parts.next() {
-        Some(s) => s.split('.').next()?.parse().ok()?,
+fn parse_time(tok: &[u8]) -> Option<(u32, u32, u32)> {
+    let num = |p: &[u8]| -> Option<u32> {
+        if p.is_empty() || p.len() > 2 || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(p.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+    };
+    let mut parts = tok.split(|&c| c == b':');
+    let h = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let s = match parts.next() {
+        // Fractions of a second (`55.516`) are dropped.
+        Some(p) => num(p.split(|&c| c == b'.').next()?)?,
         None => 0,
     };
     Some((h, m, s))
@@ -108,12 +137,11 @@ fn build(
     offset.from_local_datetime(&naive).single()
 }
 
-fn month_number(word: &str) -> Option<u32> {
+fn month_number(w: &[u8]) -> Option<u32> {
     const MONTHS: [&[u8; 3]; 12] = [
         b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
         b"dec",
     ];
-    let w = word.as_bytes();
     if w.len() < 3 || w.len() > 9 || !w.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
@@ -130,9 +158,16 @@ fn month_number(word: &str) -> Option<u32> {
 
 /// Zone names seen in mail, as minutes east of UTC. Ambiguous names take the meaning
 /// most common in mail (IST as India); the numeric zone, when present, wins anyway.
-fn zone_name(word: &str) -> Option<i32> {
-    let w = word.to_ascii_uppercase();
-    Some(match w.as_str() {
+fn zone_name(word: &[u8]) -> Option<i32> {
+    if word.len() > 4 || !word.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let mut buf = [0u8; 4];
+    for (d, s) in buf.iter_mut().zip(word) {
+        *d = s.to_ascii_uppercase();
+    }
+    let w = std::str::from_utf8(&buf[..word.len()]).ok()?;
+    Some(match w {
         "UT" | "UTC" | "GMT" | "Z" | "WET" => 0,
         "EST" => -300,
         "EDT" => -240,

@@ -44,6 +44,37 @@ pub enum IndicatorName {
 }
 
 impl IndicatorName {
+    /// Every indicator name.
+    pub const ALL: [IndicatorName; 27] = [
+        IndicatorName::NoReceived,
+        IndicatorName::NoOrigin,
+        IndicatorName::UnparsedReceived,
+        IndicatorName::NullReturnPath,
+        IndicatorName::EmptyFrom,
+        IndicatorName::UndisclosedRecipients,
+        IndicatorName::FromIsRecipient,
+        IndicatorName::EnvelopeFromRecipientDomain,
+        IndicatorName::DynamicRdns,
+        IndicatorName::NoRdns,
+        IndicatorName::BareHeloDynamicRdns,
+        IndicatorName::HeloIsOurServer,
+        IndicatorName::HeloOtherIp,
+        IndicatorName::HeloNamesMailDomain,
+        IndicatorName::RdnsMayBeForged,
+        IndicatorName::Bounce,
+        IndicatorName::DateSkew,
+        IndicatorName::MissingDate,
+        IndicatorName::MissingMessageId,
+        IndicatorName::BrokenChain,
+        IndicatorName::TimeReversed,
+        IndicatorName::ForgedReceived,
+        IndicatorName::OriginatingIp,
+        IndicatorName::AuthenticatedSender,
+        IndicatorName::ExecutableAttachment,
+        IndicatorName::EmptyBody,
+        IndicatorName::WormPattern,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IndicatorName::NoReceived => "no_received",
@@ -159,17 +190,21 @@ pub fn collect(x: &Inputs<'_>) -> Vec<Indicator> {
             "no To or Cc recipients: the recipients were in the envelope only (Bcc)".into(),
         );
     }
-    if let Some(f) = x.header_from {
-        if let Some(r) = x.recipients.iter().find(|r| same_address(r, f)) {
-            add(
-                IndicatorName::FromIsRecipient,
-                format!(
-                    "From <{f}> is the recipient {r}: the sender's address is forged (mail \"from yourself\")"
-                ),
-            );
-        }
+    // Mail "from yourself" matters only when it came from outside and the sender did not
+    // log in (a customer writing to themselves, or a cron job, is normal).
+    let from_outside = x.origin.is_some_and(|o| o.authenticated.is_none());
+    if from_outside
+        && let Some(f) = x.header_from
+        && let Some(r) = x.recipients.iter().find(|r| same_address(r, f))
+    {
+        add(
+            IndicatorName::FromIsRecipient,
+            format!(
+                "From <{f}> is the recipient {r}: the sender's address is forged (mail \"from yourself\")"
+            ),
+        );
     }
-    if x.envelope.class == EnvelopeClass::RecipientDomain {
+    if from_outside && x.envelope.class == EnvelopeClass::RecipientDomain {
         add(
             IndicatorName::EnvelopeFromRecipientDomain,
             format!(
@@ -202,7 +237,10 @@ pub fn collect(x: &Inputs<'_>) -> Vec<Indicator> {
                 },
             );
         }
-        if o.helo_class == HeloClass::NoDot && (dynamic.is_some() || o.rdns.is_none()) {
+        if o.helo_class == HeloClass::NoDot
+            && (dynamic.is_some() || o.rdns.is_none())
+            && o.authenticated.is_none()
+        {
             add(
                 IndicatorName::BareHeloDynamicRdns,
                 format!(
@@ -375,7 +413,16 @@ pub fn collect(x: &Inputs<'_>) -> Vec<Indicator> {
         };
         add(IndicatorName::Bounce, format!("{what}: {}", b.reason));
     }
-    let exe = crate::bounce::executable_attachments(x.body);
+    // Attachments exist only in multipart messages.
+    let multipart = h
+        .content_type
+        .as_ref()
+        .is_some_and(|(t, _)| t == "multipart");
+    let exe = if multipart {
+        crate::bounce::executable_attachments(x.body)
+    } else {
+        Vec::new()
+    };
     if !exe.is_empty() {
         add(
             IndicatorName::ExecutableAttachment,

@@ -5,11 +5,11 @@
 /// Data that does not start with `From ` is one message.
 pub fn split_mbox(data: &[u8]) -> Vec<std::ops::Range<usize>> {
     if !data.starts_with(b"From ") {
-        return if data.is_empty() {
-            Vec::new()
-        } else {
-            vec![0..data.len()]
-        };
+        let mut one = Vec::new();
+        if !data.is_empty() {
+            one.push(0..data.len());
+        }
+        return one;
     }
     let mut starts = vec![0];
     let finder = memchr::memmem::Finder::new(b"\nFrom ");

@@ -5,15 +5,17 @@ use std::net::IpAddr;
 
 /// Lower-cases a host name and drops one trailing dot, for comparisons.
 pub fn normalize_host(name: &str) -> String {
-    let name = name.trim();
+    let name = name.trim_ascii();
     let name = name.strip_suffix('.').unwrap_or(name);
     name.to_ascii_lowercase()
 }
 
 /// Equality of two host names, ignoring ASCII case and a trailing dot.
 pub fn same_host(a: &str, b: &str) -> bool {
-    let a = a.trim().trim_end_matches('.');
-    let b = b.trim().trim_end_matches('.');
+    let a = a.trim_ascii();
+    let b = b.trim_ascii();
+    let a = a.strip_suffix('.').unwrap_or(a);
+    let b = b.strip_suffix('.').unwrap_or(b);
     !a.is_empty() && a.eq_ignore_ascii_case(b)
 }
 
@@ -21,12 +23,17 @@ pub fn same_host(a: &str, b: &str) -> bool {
 /// literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`), with an optional IPv6 zone (`fe80::1%11`).
 /// IPv4-mapped IPv6 addresses are returned as IPv4.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
-    let mut s = text.trim();
+    let mut s = text.trim_ascii();
     if let Some(inner) = s.strip_prefix('[') {
         s = inner.strip_suffix(']')?;
     }
-    if s.len() > 5 && s[..5].eq_ignore_ascii_case("ipv6:") {
+    if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("ipv6:")) {
         s = &s[5..];
+    }
+    // Fast rejection of host names: an address starts with a digit, a hex digit or `:`.
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_hexdigit() || *b == b':' => {}
+        _ => return None,
     }
     if let Some(pos) = s.find('%') {
         s = &s[..pos];
@@ -116,7 +123,7 @@ pub fn is_valid_label(label: &str) -> bool {
 
 /// The domain part of an address (`user@Example.COM` → `example.com`), lower-cased.
 pub fn address_domain(address: &str) -> Option<String> {
-    let address = address.trim().trim_start_matches('<').trim_end_matches('>');
+    let address = strip_angle(address);
     let (_, domain) = address.rsplit_once('@')?;
     let domain = domain.trim().trim_end_matches('.');
     (!domain.is_empty()).then(|| domain.to_ascii_lowercase())

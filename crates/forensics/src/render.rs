@@ -163,12 +163,12 @@ pub fn render_text(t: &Trace, label: &str) -> String {
             let _ = writeln!(s, "  - {}: {}", ind.name.as_str(), ind.evidence);
         }
     }
-    if let Some(b) = &t.bounce {
-        if let Some(o) = &b.original {
-            let inner = render_text(o, "bounced original");
-            for line in inner.lines() {
-                let _ = writeln!(s, "  | {line}");
-            }
+    if let Some(b) = &t.bounce
+        && let Some(o) = &b.original
+    {
+        let inner = render_text(o, "bounced original");
+        for line in inner.lines() {
+            let _ = writeln!(s, "  | {line}");
         }
     }
     for p in &t.problems {

@@ -53,17 +53,21 @@ pub fn trace(raw: &[u8], cfg: &TraceConfig) -> Trace {
 }
 
 fn trace_at_depth(raw: &[u8], cfg: &TraceConfig, depth: usize) -> Trace {
-    let h = parse_headers(raw);
-    let mut hops = chain::build_hops(&h, &cfg.countries);
+    let mut h = parse_headers(raw);
+    let mut hops = chain::build_hops(&mut h, &cfg.countries);
     let origin_idx = chain::walk(&mut hops, &cfg.trust);
     chain::mark(&mut hops, origin_idx, &h, &cfg.trust);
 
     let header_from = h.from.iter().find_map(|m| m.address.clone());
-    let recipients = recipients(&h, &hops, origin_idx);
-    let recipient_domains: Vec<String> = recipients
-        .iter()
-        .filter_map(|r| address_domain(r))
-        .collect();
+    let (recipients, envelope_count) = recipients(&h, &hops, origin_idx);
+    // The domain classes compare with the envelope recipients when the message records
+    // them (a list message's To is the list, not the recipient), else with To/Cc.
+    let basis = if envelope_count > 0 {
+        &recipients[..envelope_count]
+    } else {
+        &recipients[..]
+    };
+    let recipient_domains: Vec<String> = basis.iter().filter_map(|r| address_domain(r)).collect();
     let rd: Vec<&str> = recipient_domains.iter().map(String::as_str).collect();
 
     let (env_addr, env_source) = envelope_sender(&h, &hops, origin_idx);
@@ -178,22 +182,21 @@ fn build_origin(
     };
     let mut reason = chain::origin_reason(hops, o);
     let authenticated = r.auth.clone();
-    if let Some(who) = &authenticated {
-        if r.by
+    if let Some(who) = &authenticated
+        && r.by
             .as_deref()
             .is_some_and(|b| cfg.trust.is_submission_host(b))
-        {
-            reason = format!(
-                "{} authenticated{} to our submission host {}",
-                r.from_ip.map(|i| i.to_string()).unwrap_or_default(),
-                if who.is_empty() {
-                    String::new()
-                } else {
-                    format!(" as {who}")
-                },
-                r.by.as_deref().unwrap_or("")
-            );
-        }
+    {
+        reason = format!(
+            "{} authenticated{} to our submission host {}",
+            r.from_ip.map(|i| i.to_string()).unwrap_or_default(),
+            if who.is_empty() {
+                String::new()
+            } else {
+                format!(" as {who}")
+            },
+            r.by.as_deref().unwrap_or("")
+        );
     }
     Origin {
         ip: r
@@ -218,9 +221,10 @@ fn build_origin(
 }
 
 /// Envelope recipients recorded by trusted hops and delivery headers, then header To/Cc.
-fn recipients(h: &Headers, hops: &[Hop], origin: Option<usize>) -> Vec<String> {
+/// Returns the list and how many of its first entries are envelope recipients.
+fn recipients(h: &Headers, hops: &[Hop], origin: Option<usize>) -> (Vec<String>, usize) {
     let mut out: Vec<String> = Vec::new();
-    let mut push = |a: &str| {
+    let push = |out: &mut Vec<String>, a: &str| {
         let a = crate::names::strip_angle(a);
         if a.contains('@') && !out.iter().any(|x| same_address(x, a)) {
             out.push(a.to_string());
@@ -229,16 +233,17 @@ fn recipients(h: &Headers, hops: &[Hop], origin: Option<usize>) -> Vec<String> {
     let limit = origin.unwrap_or(hops.len());
     for hop in hops.iter().take(limit + 1) {
         if let Some(f) = &hop.received.for_ {
-            push(f);
+            push(&mut out, f);
         }
     }
-    h.envelope_to.iter().for_each(|a| push(a));
+    h.envelope_to.iter().for_each(|a| push(&mut out, a));
+    let envelope = out.len();
     for m in h.to.iter().chain(&h.cc) {
         if let Some(a) = &m.address {
-            push(a);
+            push(&mut out, a);
         }
     }
-    out
+    (out, envelope)
 }
 
 /// The envelope sender: Return-Path (the delivering MTA's record), else what the origin

@@ -126,45 +126,45 @@ fn check_mail_parser(i: usize, e: &Value) -> Vec<String> {
         .get("helo")
         .and_then(host)
         .or_else(|| x.get("from").and_then(host));
-    if let Some(h) = &want_helo {
-        if !eq_host(r.from_helo.as_deref(), h) {
-            fail("helo", h, &r.from_helo);
-        }
+    if let Some(h) = &want_helo
+        && !eq_host(r.from_helo.as_deref(), h)
+    {
+        fail("helo", h, &r.from_helo);
     }
-    if let Some(ip) = x.get("from_ip").and_then(Value::as_str) {
-        if !eq_ip(r.from_ip, ip) {
-            fail("from_ip", &ip, &r.from_ip);
-        }
+    if let Some(ip) = x.get("from_ip").and_then(Value::as_str)
+        && !eq_ip(r.from_ip, ip)
+    {
+        fail("from_ip", &ip, &r.from_ip);
     }
-    if let Some(rev) = x.get("from_iprev").and_then(Value::as_str) {
-        if !eq_host(r.from_rdns.as_deref(), rev) {
-            fail("from_iprev", &rev, &r.from_rdns);
-        }
+    if let Some(rev) = x.get("from_iprev").and_then(Value::as_str)
+        && !eq_host(r.from_rdns.as_deref(), rev)
+    {
+        fail("from_iprev", &rev, &r.from_rdns);
     }
-    if let Some(by) = x.get("by").and_then(host) {
-        if !eq_host(r.by.as_deref(), &by) {
-            fail("by", &by, &r.by);
-        }
+    if let Some(by) = x.get("by").and_then(host)
+        && !eq_host(r.by.as_deref(), &by)
+    {
+        fail("by", &by, &r.by);
     }
-    if let Some(w) = x.get("with").and_then(Value::as_str) {
-        if proto_name(&r).as_deref() != Some(w) {
-            fail("with", &w, &proto_name(&r));
-        }
+    if let Some(w) = x.get("with").and_then(Value::as_str)
+        && proto_name(&r).as_deref() != Some(w)
+    {
+        fail("with", &w, &proto_name(&r));
     }
-    if let Some(f) = x.get("for_").and_then(Value::as_str) {
-        if r.for_.as_deref() != Some(f) {
-            fail("for", &f, &r.for_);
-        }
+    if let Some(f) = x.get("for_").and_then(Value::as_str)
+        && r.for_.as_deref() != Some(f)
+    {
+        fail("for", &f, &r.for_);
     }
-    if let Some(id) = x.get("id").and_then(Value::as_str) {
-        if r.id.as_deref() != Some(id) {
-            fail("id", &id, &r.id);
-        }
+    if let Some(id) = x.get("id").and_then(Value::as_str)
+        && r.id.as_deref() != Some(id)
+    {
+        fail("id", &id, &r.id);
     }
-    if let Some(c) = x.get("tls_cipher").and_then(Value::as_str) {
-        if r.tls.as_ref().and_then(|t| t.cipher.as_deref()) != Some(c) {
-            fail("tls_cipher", &c, &r.tls);
-        }
+    if let Some(c) = x.get("tls_cipher").and_then(Value::as_str)
+        && r.tls.as_ref().and_then(|t| t.cipher.as_deref()) != Some(c)
+    {
+        fail("tls_cipher", &c, &r.tls);
     }
     match x.get("date") {
         // mail-parser reads two-digit years as 19xx and asctime dates into nonsense
@@ -256,26 +256,27 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
         }
     }
     for k in ["from_ip", "from_ipv6"] {
-        if let Some(ip) = s(k) {
-            if !eq_ip(r.from_ip, ip) {
-                fail(k, &ip, &r.from_ip);
-            }
+        if let Some(ip) = s(k)
+            && !eq_ip(r.from_ip, ip)
+        {
+            fail(k, &ip, &r.from_ip);
         }
     }
-    if let Some(b) = s("by_hostname") {
-        if !(b.is_empty() && r.by.is_none()) && !eq_host(r.by.as_deref(), b) {
-            fail("by_hostname", &b, &r.by);
-        }
+    if let Some(b) = s("by_hostname")
+        && !(b.is_empty() && r.by.is_none())
+        && !eq_host(r.by.as_deref(), b)
+    {
+        fail("by_hostname", &b, &r.by);
     }
-    if let Some(ip) = s("by_ip") {
-        if !eq_ip(r.by_ip, ip) {
-            fail("by_ip", &ip, &r.by_ip);
-        }
+    if let Some(ip) = s("by_ip")
+        && !eq_ip(r.by_ip, ip)
+    {
+        fail("by_ip", &ip, &r.by_ip);
     }
-    if let Some(id) = s("id") {
-        if r.id.as_deref() != Some(id) {
-            fail("id", &id, &r.id);
-        }
+    if let Some(id) = s("id")
+        && r.id.as_deref() != Some(id)
+    {
+        fail("id", &id, &r.id);
     }
     if let Some(p) = s("protocol") {
         let got = r.protocol.as_ref().map(|p| p.as_str().to_ascii_lowercase());
@@ -292,29 +293,27 @@ fn check_pyreceived(_: usize, e: &Value) -> Vec<String> {
     }
     // pyreceived calls the authenticated account (SquirrelMail, CommuniGate, qmail's
     // `user@ip`) `envelope_from`; ours keeps it as `auth` / `ident`.
-    if let Some(f) = s("envelope_from") {
-        if r.envelope_from.as_deref() != Some(f)
-            && r.auth.as_deref() != Some(f)
-            && r.ident.as_deref() != Some(f)
-        {
-            fail("envelope_from", &f, &(&r.envelope_from, &r.auth, &r.ident));
-        }
+    if let Some(f) = s("envelope_from")
+        && r.envelope_from.as_deref() != Some(f)
+        && r.auth.as_deref() != Some(f)
+        && r.ident.as_deref() != Some(f)
+    {
+        fail("envelope_from", &f, &(&r.envelope_from, &r.auth, &r.ident));
     }
-    if let Some(f) = s("envelope_for") {
-        if r.for_.as_deref() != Some(f) {
-            fail("envelope_for", &f, &r.for_);
-        }
+    if let Some(f) = s("envelope_for")
+        && r.for_.as_deref() != Some(f)
+    {
+        fail("envelope_for", &f, &r.for_);
     }
     // pyreceived keeps Exim's `TLS1.2:CIPHER:128` whole; we split version and cipher.
-    if let Some(c) = s("cipher") {
-        if !r
+    if let Some(c) = s("cipher")
+        && !r
             .tls
             .as_ref()
             .and_then(|t| t.cipher.as_deref())
             .is_some_and(|ours| c == ours || c.split(':').any(|p| p == ours))
-        {
-            fail("cipher", &c, &r.tls);
-        }
+    {
+        fail("cipher", &c, &r.tls);
     }
     bad
 }

@@ -1,13 +1,13 @@
 //! Which RDAP service answers for an address: an embedded copy of IANA's RDAP bootstrap
 //! registry for IP space (RFC 9224), replaceable at run time by IANA's own JSON files.
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use url::Url;
 
 /// The five Regional Internet Registries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rir {
     Afrinic,

@@ -2,7 +2,7 @@
 //! configured base URL), timeouts, a body-size limit, and an in-memory TTL cache of
 //! answers, "not found"s and failures.
 use crate::bootstrap::{Bootstrap, Rir};
-use crate::parse::{IpNetwork, ParseError, parse_with_hint};
+use crate::parse::{IpNetwork, ParseError, parse_ip_network_from};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -189,8 +189,12 @@ pub struct RdapClient {
     http: reqwest::Client,
     config: ClientConfig,
     cache: Mutex<HashMap<IpAddr, CacheEntry>>,
+    /// Lookups under way: concurrent callers for one address share one request.
+    inflight: Mutex<HashMap<IpAddr, Arc<Flight>>>,
     clock: Arc<dyn Clock>,
 }
+
+type Flight = tokio::sync::OnceCell<Result<Lookup, RdapError>>;
 
 impl std::fmt::Debug for RdapClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,6 +233,7 @@ impl RdapClient {
             http,
             config,
             cache: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             clock,
         })
     }
@@ -276,14 +281,25 @@ impl RdapClient {
                 Err(err) => Err(err.clone()),
             };
         }
-        let result = self.fetch(ip).await;
-        let ttl = match &result {
-            Ok(_) => self.config.positive_ttl,
-            Err(RdapError::NotFound { .. }) => self.config.negative_ttl,
-            Err(RdapError::NoService(_)) | Err(RdapError::Config(_)) => return result,
-            Err(_) => self.config.error_ttl,
+        let flight = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            inflight.entry(ip).or_default().clone()
         };
-        self.insert(ip, ttl, result.clone());
+        let result = flight.get_or_init(|| self.fetch(ip)).await.clone();
+        let ttl = match &result {
+            Ok(_) => Some(self.config.positive_ttl),
+            Err(RdapError::NotFound { .. }) => Some(self.config.negative_ttl),
+            Err(RdapError::NoService(_)) | Err(RdapError::Config(_)) => None,
+            Err(_) => Some(self.config.error_ttl),
+        };
+        if let Some(ttl) = ttl {
+            self.insert(ip, ttl, result.clone());
+        }
+        // Cache first, then end the flight, so no caller falls between the two.
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight.get(&ip).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            inflight.remove(&ip);
+        }
         result
     }
 
@@ -385,7 +401,7 @@ impl RdapClient {
             body.extend_from_slice(&chunk);
         }
         let hint = resp.url().host_str().and_then(Rir::from_host).or(rir);
-        match parse_with_hint(&body, hint) {
+        match parse_ip_network_from(&body, hint) {
             Ok(n) => Ok(Lookup {
                 network: Arc::new(n),
                 url: final_url,

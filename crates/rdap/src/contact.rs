@@ -16,10 +16,10 @@
 //! `explanation` says why the earlier rules did not.
 use crate::bootstrap::Rir;
 use crate::parse::{Entity, Remark, emails_in_text};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which rule chose the contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactRule {
     AbuseRole,
@@ -31,7 +31,7 @@ pub enum ContactRule {
 }
 
 /// Where to send abuse reports about a network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbuseContact {
     pub rule: ContactRule,
     /// Mail addresses, best first. Empty only for [`ContactRule::Registry`].

@@ -13,16 +13,18 @@
 //! assert_eq!(contact.rule, abusedesk_rdap::ContactRule::AbuseRole);
 //! ```
 mod bootstrap;
+#[cfg(feature = "client")]
 mod client;
 mod contact;
 mod parse;
 
 pub use bootstrap::{Bootstrap, BootstrapError, Rir, Service, is_special_purpose};
+#[cfg(feature = "client")]
 pub use client::{
     ClientConfig, Clock, Lookup, ManualClock, RdapClient, RdapError, Servers, SystemClock,
 };
 pub use contact::{AbuseContact, ContactRule};
 pub use parse::{
     Entity, IpNetwork, IpVersion, MAX_EMAILS, MAX_ENTITIES, MAX_ENTITY_DEPTH, ParseError, Quirk,
-    Remark, from_value, parse_ip_network,
+    Remark, from_value, parse_ip_network, parse_ip_network_from,
 };

@@ -3,7 +3,7 @@
 use crate::bootstrap::Rir;
 use crate::contact::{AbuseContact, choose_abuse_contact};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -35,7 +35,7 @@ pub enum ParseError {
     NotAnIpNetwork,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IpVersion {
     V4,
@@ -43,7 +43,7 @@ pub enum IpVersion {
 }
 
 /// An irregularity the parser tolerated; kept so the desk can show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Quirk {
     /// The response has no `objectClassName` (RIPE, 2015).
@@ -76,7 +76,7 @@ pub enum Quirk {
 }
 
 /// One entity of the response (flattened; `path` says where it was nested).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {
     pub handle: Option<String>,
     /// Lower-cased roles, in the response's order.
@@ -101,14 +101,14 @@ impl Entity {
 }
 
 /// A remark of the network object (`title` and `description` lines).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remark {
     pub title: Option<String>,
     pub description: Vec<String>,
 }
 
 /// The parts of an RDAP `ip network` object an abuse desk uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpNetwork {
     pub handle: Option<String>,
     pub name: Option<String>,
@@ -470,11 +470,11 @@ pub fn parse_ip_network(body: &[u8]) -> Result<IpNetwork, ParseError> {
     from_value(&v)
 }
 
-/// As [`parse_ip_network`]; `hint` names the registry that was asked, used when the
-/// record does not say who published it.
-pub(crate) fn parse_with_hint(body: &[u8], hint: Option<Rir>) -> Result<IpNetwork, ParseError> {
+/// As [`parse_ip_network`]; `asked` names the registry whose server answered, used when
+/// the record does not say who published it (for the `registry` contact rule).
+pub fn parse_ip_network_from(body: &[u8], asked: Option<Rir>) -> Result<IpNetwork, ParseError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
-    from_value_hint(&v, hint)
+    from_value_hint(&v, asked)
 }
 
 /// As [`parse_ip_network`], for an already decoded JSON value.

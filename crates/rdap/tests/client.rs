@@ -78,6 +78,11 @@ async fn serve(State(r): State<Responder>, Path(rest): Path<String>) -> Response
         "198.51.100.2" => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "198.51.100.3" => return (StatusCode::OK, vec![b' '; 64 * 1024]).into_response(),
         "198.51.100.4" => return (StatusCode::OK, "{not json").into_response(),
+        "198.51.100.6" => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let body = std::fs::read(corpus("ipwhois/responses/62.239.237.1.json")).unwrap();
+            return (StatusCode::OK, body).into_response();
+        }
         "198.51.100.5" => {
             return (
                 StatusCode::OK,
@@ -264,4 +269,20 @@ async fn cache_is_bounded() {
         let _ = client.lookup_ip(IpAddr::from([5, 5, 5, i])).await;
         assert!(client.cache_len() <= 5);
     }
+}
+
+#[tokio::test]
+async fn concurrent_lookups_of_one_address_share_one_request() {
+    let (base, r) = start().await;
+    let client = RdapClient::new(ClientConfig::with_base_url(&base).unwrap()).unwrap();
+    let a = ip("198.51.100.6");
+    let (x, y, z) = tokio::join!(
+        client.lookup_ip(a),
+        client.lookup_ip(a),
+        client.lookup_ip(a)
+    );
+    assert_eq!(x.unwrap().network, y.unwrap().network);
+    assert!(z.is_ok());
+    assert_eq!(r.hits.load(Ordering::SeqCst), 1);
+    assert!(client.lookup_ip(a).await.unwrap().cached);
 }

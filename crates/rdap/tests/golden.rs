@@ -86,6 +86,10 @@ fn combined_ipwhois_file_matches_the_split_responses() {
         let from_split = parse_ip_network(&std::fs::read(&split).unwrap()).unwrap();
         let from_combined = parse_ip_network(&body).unwrap();
         assert_eq!(from_combined, from_split, "{ip}");
+        // The parsed form round-trips through JSON (the store keeps it).
+        let json = serde_json::to_string(&from_split).unwrap();
+        let back: abusedesk_rdap::IpNetwork = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, from_split, "{ip}");
         assert!(
             from_split.contains(ip.parse().unwrap()),
             "{ip} not in its network"

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::time::Timestamp;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -231,7 +231,7 @@ impl<A: Bits> Family<A> {
 }
 
 /// An assignment row as the index reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Match {
     pub row: RowId,
     pub prefix: Prefix,
@@ -256,7 +256,7 @@ impl fmt::Display for Match {
 }
 
 /// Why one row did or did not decide the lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Valid at that time (and port): the answer.
@@ -290,7 +290,7 @@ impl Verdict {
 }
 
 /// One step of the reasoning behind an attribution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// A row that was considered, and what became of it.
@@ -329,7 +329,7 @@ impl fmt::Display for Reason {
 }
 
 /// What an IP lookup found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum IpOutcome {
     /// Exactly one row held the address (and port) at that moment.
@@ -351,7 +351,7 @@ pub enum IpOutcome {
 }
 
 /// The answer to "who held `ip` (port `port`) at `at`", with its reasoning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpAttribution {
     pub ip: IpAddr,
     pub at: Timestamp,
@@ -415,7 +415,7 @@ impl fmt::Display for IpAttribution {
 }
 
 /// A hosted-domain row as the index reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainMatch {
     pub row: RowId,
     pub domain: DomainName,
@@ -435,7 +435,7 @@ impl fmt::Display for DomainMatch {
 }
 
 /// One step of a host lookup's reasoning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HostReason {
     Row {
@@ -462,7 +462,7 @@ impl fmt::Display for HostReason {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum HostOutcome {
     /// The longest hosted suffix of the name, held by exactly one contract then.
@@ -477,7 +477,7 @@ pub enum HostOutcome {
 }
 
 /// The answer to "whose is `host` at `at`".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostAttribution {
     pub host: DomainName,
     pub at: Timestamp,
@@ -525,7 +525,7 @@ impl fmt::Display for HostAttribution {
 }
 
 /// What a URL's host led to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "host_kind", rename_all = "snake_case")]
 pub enum UrlAttribution {
     Domain(HostAttribution),
@@ -544,7 +544,7 @@ pub enum HostError {
 }
 
 /// Something in the registry data worth an operator's attention; the index still works.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Problem {
     /// Rows name a contract that was not given to the builder.
@@ -584,7 +584,7 @@ impl fmt::Display for Problem {
 }
 
 /// Sizes of a built index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexStats {
     pub assignments: usize,
     pub v4_prefixes: usize,

@@ -323,10 +323,24 @@ impl fmt::Display for Validity {
 }
 
 /// An inclusive range of source ports `from..=to` (CGNAT port blocks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "PortRangeRecord")]
 pub struct PortRange {
     from: u16,
     to: u16,
+}
+
+#[derive(Deserialize)]
+struct PortRangeRecord {
+    from: u16,
+    to: u16,
+}
+
+impl TryFrom<PortRangeRecord> for PortRange {
+    type Error = String;
+    fn try_from(r: PortRangeRecord) -> Result<Self, String> {
+        PortRange::new(r.from, r.to)
+    }
 }
 
 impl PortRange {
@@ -450,6 +464,7 @@ pub struct HostedDomain {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     pub prefix: Prefix,
+    #[serde(default)]
     pub description: String,
 }
 
@@ -855,6 +870,20 @@ impl Serialize for Validity {
         st.serialize_field("valid_from", &self.from)?;
         st.serialize_field("valid_to", &self.to)?;
         st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Validity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct V {
+            #[serde(default)]
+            valid_from: Option<Timestamp>,
+            #[serde(default)]
+            valid_to: Option<Timestamp>,
+        }
+        let v = V::deserialize(d)?;
+        Validity::new(v.valid_from, v.valid_to).map_err(serde::de::Error::custom)
     }
 }
 

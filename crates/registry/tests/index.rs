@@ -432,3 +432,25 @@ fn index_agrees_with_a_plain_scan() {
         assert_eq!(got_sorted, want, "{ip} at {at} port {port:?}:\n{got}");
     }
 }
+
+#[test]
+fn attribution_json_round_trips() {
+    let idx = index();
+    for (addr, at, port) in [
+        ("100.64.0.1", "2024-05-01T00:00:00Z", Some(1500)),
+        ("100.64.0.1", "2024-05-01T00:00:00Z", None),
+        ("203.0.113.7", "2002-04-01T08:00:00Z", None),
+        ("203.0.113.200", "2002-06-01T00:00:00Z", None),
+        ("198.51.100.1", "2002-06-01T00:00:00Z", None),
+    ] {
+        let a = idx.lookup_ip(ip(addr), t(at), port);
+        let json = serde_json::to_string(&a).unwrap();
+        let back: IpAttribution = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a, "{json}");
+    }
+    let h = idx
+        .lookup_host("a.shop.example.org", t("2020-06-01T00:00:00Z"))
+        .unwrap();
+    let back: HostAttribution = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+    assert_eq!(back, h);
+}

@@ -255,7 +255,7 @@ pub struct SessionInfo {
     pub messages_refused: u32,
     /// Negative replies to commands so far.
     pub errors: u32,
-    /// All bytes received (before TLS decryption counts only plaintext).
+    /// All SMTP bytes received (after STARTTLS: the decrypted bytes).
     pub bytes_received: u64,
     /// Plaintext bytes pipelined after STARTTLS, discarded unread (the STARTTLS
     /// command-injection attack, CVE-2011-0411).

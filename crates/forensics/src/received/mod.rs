@@ -19,6 +19,7 @@ use crate::date::parse_date;
 use crate::names::{parse_ip, strip_angle};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::net::IpAddr;
 use token::{Spanned, Tok, tokenize};
 
@@ -152,7 +153,7 @@ pub struct Tls {
 }
 
 /// The MTA family whose format the line follows, when recognisable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mta {
     Postfix,
@@ -213,19 +214,22 @@ pub struct Received {
     pub parsed: bool,
 }
 
+/// Tokens of one clause; inline storage avoids an allocation per clause.
+type ClauseToks<'a> = SmallVec<[Tok<'a>; 4]>;
+
 #[derive(Default)]
 struct Clauses<'a> {
-    from: Vec<Tok<'a>>,
-    by: Vec<Tok<'a>>,
-    via: Vec<Tok<'a>>,
-    with: Vec<Tok<'a>>,
-    id: Vec<Tok<'a>>,
-    for_: Vec<Tok<'a>>,
-    envelope_from: Vec<Tok<'a>>,
+    from: ClauseToks<'a>,
+    by: ClauseToks<'a>,
+    via: ClauseToks<'a>,
+    with: ClauseToks<'a>,
+    id: ClauseToks<'a>,
+    for_: ClauseToks<'a>,
+    envelope_from: ClauseToks<'a>,
     /// Tokens before any keyword (e.g. qmail's `(qmail 123 invoked by uid 0)`).
-    lead: Vec<Tok<'a>>,
+    lead: ClauseToks<'a>,
     /// Every comment anywhere at the top level, in order.
-    comments: Vec<&'a str>,
+    comments: SmallVec<[&'a str; 8]>,
     has_from: bool,
     has_by: bool,
 }
@@ -271,7 +275,7 @@ pub fn parse_received(value: &str) -> Received {
             // EzMTS and others: `...; Thu, 20 Mar 03 10:06:43 +0100 for <a@example.org>`
             if let Some(p) = text.find(" for ") {
                 let after = tokenize(&text[p + 5..], 4);
-                let toks: Vec<Tok<'_>> = after.iter().map(|t| t.tok).collect();
+                let toks: ClauseToks<'_> = after.iter().map(|t| t.tok).collect();
                 if c.for_.is_empty() {
                     r.for_ = read_address(&toks);
                 }
@@ -280,29 +284,30 @@ pub fn parse_received(value: &str) -> Received {
         None => r.date = trailing_date(value, clause_toks),
     }
 
-    r.mta = detect_mta(&c, value);
+    r.mta = detect_mta(&c);
     let mut explicit_helo = read_from(&c.from, &mut r);
     if !c.has_from {
         // Sendmail submissions and some gateways put the from clause in a comment:
         // `(from user@localhost) by ...`, `(from localhost [192.0.2.1]) by ...`.
-        if let Some(Tok::Comment(lead)) = c.lead.first() {
-            if lead.len() > 5 && lead[..5].eq_ignore_ascii_case("from ") {
-                let inner: Vec<Tok<'_>> = tokenize(&lead[5..], 64)
-                    .into_iter()
-                    .map(|t| t.tok)
-                    .collect();
-                explicit_helo = read_from(&inner, &mut r);
-                if r.from_ip.is_none() {
-                    r.local = true;
-                }
+        if let Some(Tok::Comment(lead)) = c.lead.first()
+            && lead.len() > 5
+            && lead.as_bytes()[..5].eq_ignore_ascii_case(b"from ")
+        {
+            let inner: ClauseToks<'_> = tokenize(&lead[5..], 64)
+                .into_iter()
+                .map(|t| t.tok)
+                .collect();
+            explicit_helo = read_from(&inner, &mut r);
+            if r.from_ip.is_none() {
+                r.local = true;
             }
         }
     }
     // MessageLabs: `... with AES256-GCM-SHA384 encrypted SMTP`
-    if let Some(p) = value.find(" encrypted SMTP") {
-        if let Some(cipher) = value[..p].split_whitespace().last() {
-            set_tls(&mut r, None, Some(cipher.to_string()));
-        }
+    if let Some(p) = FINDERS.encrypted_smtp.find(value.as_bytes())
+        && let Some(cipher) = value[..p].split_whitespace().last()
+    {
+        set_tls(&mut r, None, Some(cipher.to_string()));
     }
     read_by(&c.by, &mut r);
     r.via = first_word(&c.via).map(str::to_string);
@@ -319,7 +324,9 @@ pub fn parse_received(value: &str) -> Received {
         r.envelope_from = read_address(&c.envelope_from);
     }
     for comment in &c.comments {
-        read_comment_extras(comment, &mut r);
+        if worth_reading(comment) {
+            read_comment_extras(comment, &mut r);
+        }
     }
     if let Some(p) = &r.protocol {
         if p.is_tls() && r.tls.is_none() {
@@ -334,15 +341,14 @@ pub fn parse_received(value: &str) -> Received {
     }
     if !explicit_helo && (r.mta == Some(Mta::Exim) || r.mta == Some(Mta::Qmail)) {
         // Exim and qmail print the rDNS name first and add the HELO only when it differs.
-        if r.from_rdns.is_none() && !r.rdns_unknown {
-            if let Some(h) = &r.from_helo {
-                if !h.starts_with('[')
-                    && parse_ip(h).is_none()
-                    && !h.eq_ignore_ascii_case("unknown")
-                {
-                    r.from_rdns = Some(h.clone());
-                }
-            }
+        if r.from_rdns.is_none()
+            && !r.rdns_unknown
+            && let Some(h) = &r.from_helo
+            && !h.starts_with('[')
+            && parse_ip(h).is_none()
+            && !h.eq_ignore_ascii_case("unknown")
+        {
+            r.from_rdns = Some(h.clone());
         }
     }
     let lead_local = c
@@ -391,16 +397,16 @@ fn split_clauses<'a>(toks: &[Spanned<'a>]) -> Clauses<'a> {
     let mut c = Clauses::default();
     let mut cur = Clause::Lead;
     for t in toks {
-        if let Tok::Word(w) = t.tok {
-            if let Some(k) = keyword(w) {
-                cur = k;
-                match k {
-                    Clause::From => c.has_from = true,
-                    Clause::By => c.has_by = true,
-                    _ => {}
-                }
-                continue;
+        if let Tok::Word(w) = t.tok
+            && let Some(k) = keyword(w)
+        {
+            cur = k;
+            match k {
+                Clause::From => c.has_from = true,
+                Clause::By => c.has_by = true,
+                _ => {}
             }
+            continue;
         }
         if let Tok::Comment(x) = t.tok {
             c.comments.push(x);
@@ -495,66 +501,132 @@ fn is_local_source(r: &Received, c: &Clauses<'_>) -> bool {
 }
 
 fn is_local_comment(c: &str) -> bool {
-    let l = c.to_ascii_lowercase();
-    (l.contains("invoked by") || l.contains("from userid") || l.contains("invoked for bounce"))
-        && !l.contains("invoked from network")
+    // These MTAs write the phrases in lower case.
+    (find(c, &FINDERS.invoked_by)
+        || find(c, &FINDERS.from_userid)
+        || find(c, &FINDERS.invoked_for_bounce))
+        && !find(c, &FINDERS.invoked_from_network)
 }
 
-fn detect_mta(c: &Clauses<'_>, value: &str) -> Option<Mta> {
+/// Substring searchers built once (building one per search dominated the profile).
+struct Finders {
+    invoked_by: memchr::memmem::Finder<'static>,
+    from_userid: memchr::memmem::Finder<'static>,
+    invoked_for_bounce: memchr::memmem::Finder<'static>,
+    invoked_from_network: memchr::memmem::Finder<'static>,
+    encrypted_smtp: memchr::memmem::Finder<'static>,
+    using_tls: memchr::memmem::Finder<'static>,
+    using_ssl: memchr::memmem::Finder<'static>,
+    with_cipher: memchr::memmem::Finder<'static>,
+    version_eq: memchr::memmem::Finder<'static>,
+    cipher_eq: memchr::memmem::Finder<'static>,
+    tls_colon: memchr::memmem::Finder<'static>,
+    auth_sender: memchr::memmem::Finder<'static>,
+    auth_colon: memchr::memmem::Finder<'static>,
+    auth_user: memchr::memmem::Finder<'static>,
+    auth_as: memchr::memmem::Finder<'static>,
+    envelope_from: memchr::memmem::Finder<'static>,
+    envelope_sender: memchr::memmem::Finder<'static>,
+}
+
+static FINDERS: std::sync::LazyLock<Finders> = std::sync::LazyLock::new(|| Finders {
+    invoked_by: memchr::memmem::Finder::new("invoked by"),
+    from_userid: memchr::memmem::Finder::new("from userid"),
+    invoked_for_bounce: memchr::memmem::Finder::new("invoked for bounce"),
+    invoked_from_network: memchr::memmem::Finder::new("invoked from network"),
+    encrypted_smtp: memchr::memmem::Finder::new(" encrypted SMTP"),
+    using_tls: memchr::memmem::Finder::new("using tls"),
+    using_ssl: memchr::memmem::Finder::new("using ssl"),
+    with_cipher: memchr::memmem::Finder::new(" with cipher "),
+    version_eq: memchr::memmem::Finder::new("version="),
+    cipher_eq: memchr::memmem::Finder::new("cipher="),
+    tls_colon: memchr::memmem::Finder::new("tls: "),
+    auth_sender: memchr::memmem::Finder::new("authenticated sender:"),
+    auth_colon: memchr::memmem::Finder::new("auth: "),
+    auth_user: memchr::memmem::Finder::new("authenticated user "),
+    auth_as: memchr::memmem::Finder::new("authenticated as "),
+    envelope_from: memchr::memmem::Finder::new("envelope-from"),
+    envelope_sender: memchr::memmem::Finder::new("envelope-sender"),
+});
+
+fn ff(haystack: &str, f: &memchr::memmem::Finder<'_>) -> Option<usize> {
+    f.find(haystack.as_bytes())
+}
+
+fn find(haystack: &str, f: &memchr::memmem::Finder<'_>) -> bool {
+    f.find(haystack.as_bytes()).is_some()
+}
+
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+fn contains_ci(s: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    s.len() >= n.len()
+        && s.as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Recognises the MTA family from the comments and keywords it leaves.
+fn detect_mta(c: &Clauses<'_>) -> Option<Mta> {
     let by_comment = c.by.iter().find_map(|t| match t {
         Tok::Comment(x) => Some(*x),
         _ => None,
     });
-    let contains =
-        |needle: &str| memchr::memmem::find(value.as_bytes(), needle.as_bytes()).is_some();
-    let by_host = first_word(&c.by).unwrap_or("").to_ascii_lowercase();
     if let Some(bc) = by_comment {
-        let l = bc.to_ascii_lowercase();
-        if l.starts_with("postfix") {
-            return Some(Mta::Postfix);
+        let bc = bc.trim_start();
+        for (prefix, mta) in [
+            ("postfix", Mta::Postfix),
+            ("haraka", Mta::Haraka),
+            ("stalwart", Mta::Stalwart),
+            ("communigate", Mta::CommuniGate),
+        ] {
+            if starts_with_ci(bc, prefix) {
+                return Some(mta);
+            }
         }
-        if l.starts_with("haraka") {
-            return Some(Mta::Haraka);
-        }
-        if l.starts_with("stalwart") {
-            return Some(Mta::Stalwart);
-        }
-        if l.starts_with("communigate") {
-            return Some(Mta::CommuniGate);
-        }
-        if l.contains("sendmail") || looks_like_sendmail_version(bc) {
+        if contains_ci(bc, "sendmail") || looks_like_sendmail_version(bc) {
             return Some(Mta::Sendmail);
         }
     }
-    if contains("(Exim ") || contains("(exim ") || contains("(Exim)") {
-        return Some(Mta::Exim);
+    let mut found = None;
+    for x in &c.comments {
+        let x = x.trim_start();
+        if starts_with_ci(x, "exim") {
+            return Some(Mta::Exim);
+        }
+        if starts_with_ci(x, "qmail") || x.starts_with("HELO ") {
+            found = found.or(Some(Mta::Qmail));
+        } else if starts_with_ci(x, "fetchmail") {
+            found = found.or(Some(Mta::Fetchmail));
+        } else if x.starts_with("Microsoft") {
+            found = found.or(Some(Mta::Exchange));
+        } else if starts_with_ci(x, "courier") {
+            found = found.or(Some(Mta::Courier));
+        }
     }
-    if contains("(qmail ")
-        || contains("qmail-")
-        || c.from
-            .iter()
-            .any(|t| matches!(t, Tok::Comment(x) if x.starts_with("HELO ")))
-    {
-        return Some(Mta::Qmail);
-    }
-    if contains("Microsoft SMTP")
-        || contains("SMTPSVC")
-        || contains("with mapi")
-        || contains("Microsoft Exchange")
-    {
+    let with = first_word(&c.with).unwrap_or("");
+    if with.eq_ignore_ascii_case("microsoft") || with.eq_ignore_ascii_case("mapi") {
         return Some(Mta::Exchange);
     }
-    if contains("fetchmail") {
-        return Some(Mta::Fetchmail);
+    if starts_with_ci(with, "qmail-") {
+        return Some(Mta::Qmail);
     }
-    if by_host.ends_with("google.com") {
+    if found.is_some() {
+        return found;
+    }
+    let by_host = first_word(&c.by).unwrap_or("").as_bytes();
+    let ends = |suffix: &str| {
+        let n = suffix.len();
+        by_host.len() >= n && by_host[by_host.len() - n..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if ends("google.com") {
         return Some(Mta::Gmail);
     }
-    if by_host.ends_with("yahoo.com") || by_host.ends_with("yahoo.co.jp") {
+    if ends("yahoo.com") || ends("yahoo.co.jp") {
         return Some(Mta::Yahoo);
-    }
-    if contains("Courier") || contains("courier") {
-        return Some(Mta::Courier);
     }
     None
 }
@@ -618,13 +690,13 @@ fn read_from(toks: &[Tok<'_>], r: &mut Received) -> bool {
                 }
             }
             Tok::Literal { inner, port } => {
-                if r.from_ip.is_none() {
-                    if let Some((ip, p)) = literal_ip(inner) {
-                        r.from_ip = Some(ip);
-                        r.from_port = port.and_then(|p| p.parse().ok()).or(p);
-                        if let Some(n) = pending_name.take() {
-                            r.from_rdns.get_or_insert_with(|| clean_name(n));
-                        }
+                if r.from_ip.is_none()
+                    && let Some((ip, p)) = literal_ip(inner)
+                {
+                    r.from_ip = Some(ip);
+                    r.from_port = port.and_then(|p| p.parse().ok()).or(p);
+                    if let Some(n) = pending_name.take() {
+                        r.from_rdns.get_or_insert_with(|| clean_name(n));
                     }
                 }
             }
@@ -679,11 +751,12 @@ fn scan_from_comment(
             tok: Tok::Word(w), ..
         },
     ] = toks.as_slice()
+        && w.contains('.')
+        && parse_ip(w).is_none()
+        && crate::names::is_valid_fqdn(w)
     {
-        if w.contains('.') && parse_ip(w).is_none() && crate::names::is_valid_fqdn(w) {
-            comment_name.get_or_insert_with(|| clean_name(w));
-            return None;
-        }
+        comment_name.get_or_insert_with(|| clean_name(w));
+        return None;
     }
     let mut helo = None;
     let mut prev_word: Option<&str> = None;
@@ -730,6 +803,9 @@ fn scan_from_comment(
                         // `helo=[192.0.2.1]`
                         helo = Some(format!("[{inner}]"));
                         i += 1;
+                    } else {
+                        // Exim `(helo=)`: the client sent an empty HELO.
+                        helo = Some(String::new());
                     }
                 } else if lw == "helo" || lw == "ehlo" {
                     match toks.get(i + 1).map(|t| t.tok) {
@@ -782,20 +858,22 @@ fn scan_from_comment(
 /// An address literal's inside: `192.0.2.1`, `IPv6:…`, `192.0.2.1:4321`,
 /// `192.0.2.1.4321` (Exim 3), `(192.0.2.1)`, `[192.0.2.1` (doubled bracket).
 fn literal_ip(inner: &str) -> Option<(IpAddr, Option<u16>)> {
-    let s = inner
-        .trim()
-        .trim_start_matches('[')
-        .trim_matches(|c| c == '(' || c == ')');
+    let mut s = inner.trim_ascii();
+    while let Some(rest) = s.strip_prefix('[') {
+        s = rest;
+    }
+    if let Some(rest) = s.strip_prefix('(') {
+        s = rest.strip_suffix(')').unwrap_or(rest);
+    }
     if let Some(ip) = parse_ip(s) {
         return Some((ip, None));
     }
     // IPv4 with a port after `:` or `.`.
-    if let Some((ip, port)) = s.rsplit_once([':', '.']) {
-        if !ip.contains(':') {
-            if let (Some(ip), Ok(port)) = (parse_ip(ip), port.parse::<u16>()) {
-                return Some((ip, Some(port)));
-            }
-        }
+    if let Some((ip, port)) = s.rsplit_once([':', '.'])
+        && !ip.contains(':')
+        && let (Some(ip), Ok(port)) = (parse_ip(ip), port.parse::<u16>())
+    {
+        return Some((ip, Some(port)));
     }
     None
 }
@@ -803,6 +881,10 @@ fn literal_ip(inner: &str) -> Option<(IpAddr, Option<u16>)> {
 /// `192.0.2.1:4321` (IPv4 with a port), and `user@192.0.2.1` (qmail records the ident or
 /// authenticated user before the address; trailing junk such as `_trustedrelay` is cut).
 fn word_ip(w: &str, r: &mut Received) -> Option<IpAddr> {
+    let has_at = memchr::memchr(b'@', w.as_bytes()).is_some();
+    if !has_at && !w.as_bytes().last().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     if let Some((user, tail)) = w.rsplit_once('@') {
         let end = tail
             .bytes()
@@ -831,10 +913,10 @@ fn set_rdns(name: &str, r: &mut Received) {
         Some((u, h)) => (Some(u), h),
         None => (None, name),
     };
-    if let Some(u) = ident {
-        if !u.is_empty() {
-            r.ident.get_or_insert_with(|| u.to_string());
-        }
+    if let Some(u) = ident
+        && !u.is_empty()
+    {
+        r.ident.get_or_insert_with(|| u.to_string());
     }
     if host.eq_ignore_ascii_case("unknown") {
         r.rdns_unknown = true;
@@ -898,14 +980,13 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
         .collect();
     let Some(first) = words.first() else {
         // XMail: `with [XMail 1.20 ESMTP Server]`
-        if let Some(Tok::Literal { inner, .. }) = toks.first() {
-            if let Some(p) = inner
+        if let Some(Tok::Literal { inner, .. }) = toks.first()
+            && let Some(p) = inner
                 .split_whitespace()
                 .map(Protocol::parse)
                 .find(|p| !matches!(p, Protocol::Other(_)))
-            {
-                r.protocol = Some(p);
-            }
+        {
+            r.protocol = Some(p);
         }
         return;
     };
@@ -945,15 +1026,27 @@ fn read_with(toks: &[Tok<'_>], r: &mut Received) {
     // Exim 4.92+: `with esmtps (TLS1.3) tls TLS_AES_256_GCM_SHA384`
     let mut it = toks.iter().skip(1);
     while let Some(t) = it.next() {
-        if let Tok::Word(w) = t {
-            if w.eq_ignore_ascii_case("tls") {
-                if let Some(Tok::Word(cipher)) = it.next() {
-                    let tls = r.tls.get_or_insert_with(Tls::default);
-                    tls.cipher.get_or_insert_with(|| cipher.to_string());
-                }
-            }
+        if let Tok::Word(w) = t
+            && w.eq_ignore_ascii_case("tls")
+            && let Some(Tok::Word(cipher)) = it.next()
+        {
+            let tls = r.tls.get_or_insert_with(Tls::default);
+            tls.cipher.get_or_insert_with(|| cipher.to_string());
         }
     }
+}
+
+/// Cheap filter before [`read_comment_extras`]: only comments with `=`, `:` or one of
+/// `tls`, `ssl`, `auth`, `envelope` (any case) can hold what it looks for.
+fn worth_reading(c: &str) -> bool {
+    let b = c.as_bytes();
+    if memchr::memchr2(b'=', b':', b).is_some() {
+        return true;
+    }
+    b.windows(3).any(|w| {
+        let w = [w[0] | 0x20, w[1] | 0x20, w[2] | 0x20];
+        matches!(&w, b"tls" | b"ssl" | b"aut" | b"env")
+    })
 }
 
 /// Information that formats put in comments anywhere in the line: TLS, authentication,
@@ -969,11 +1062,11 @@ fn read_comment_extras(c: &str, r: &mut Received) {
     };
     let lower = c.to_ascii_lowercase();
     // Postfix: `using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)`
-    if let Some(pos) = lower.find("using tls").or_else(|| lower.find("using ssl")) {
+    if let Some(pos) = ff(&lower, &FINDERS.using_tls).or_else(|| ff(&lower, &FINDERS.using_ssl)) {
         let rest = &c[pos + 6..];
         let mut words = rest.split_whitespace();
         let version = words.next().map(normalize_tls_version);
-        let cipher = if lower[pos..].contains(" with cipher ") {
+        let cipher = if ff(&lower[pos..], &FINDERS.with_cipher).is_some() {
             rest.split(" with cipher ")
                 .nth(1)
                 .and_then(|s| s.split_whitespace().next())
@@ -984,7 +1077,7 @@ fn read_comment_extras(c: &str, r: &mut Received) {
         set_tls(r, version, cipher);
     }
     // sendmail/Gmail: `version=TLSv1/SSLv3 cipher=...`; Exchange `version=TLS1_2, cipher=...`
-    if lower.contains("version=") || lower.contains("cipher=") {
+    if ff(&lower, &FINDERS.version_eq).is_some() || ff(&lower, &FINDERS.cipher_eq).is_some() {
         let mut version = None;
         let mut cipher = None;
         for w in c.split([' ', ',', '\t', '\n', '\r']) {
@@ -1019,17 +1112,17 @@ fn read_comment_extras(c: &str, r: &mut Received) {
         let cipher = parts.next().map(str::to_string);
         set_tls(r, version, cipher);
     }
-    if let Some(pos) = lower.find("tls: ") {
+    if let Some(pos) = ff(&lower, &FINDERS.tls_colon) {
         let mut parts = c[pos + 5..].split(',');
         let version = parts.next().map(|v| normalize_tls_version(v.trim()));
         let cipher = parts.nth(1).map(|s| s.trim().to_string());
         set_tls(r, version, cipher);
     }
     // Authentication.
-    if let Some(pos) = lower.find("authenticated sender:") {
+    if let Some(pos) = ff(&lower, &FINDERS.auth_sender) {
         let who = c[pos + 21..].split_whitespace().next().unwrap_or("");
         r.auth = Some(strip_angle(who).trim_end_matches(')').to_string());
-    } else if let Some(pos) = lower.find("auth: ") {
+    } else if let Some(pos) = ff(&lower, &FINDERS.auth_colon) {
         // `AUTH: LOGIN user@example.com`
         let who = c[pos + 6..]
             .split([',', ')'])
@@ -1039,20 +1132,19 @@ fn read_comment_extras(c: &str, r: &mut Received) {
             .last()
             .unwrap_or("");
         r.auth = Some(who.to_string());
-    } else if let Some(pos) = lower.find("authenticated user ") {
+    } else if let Some(pos) = ff(&lower, &FINDERS.auth_user) {
         // SquirrelMail: `(SquirrelMail authenticated user user@example.com)`
         let who = c[pos + 19..].split_whitespace().next().unwrap_or("");
         r.auth = Some(who.to_string());
-    } else if let Some(pos) = lower.find("authenticated as ") {
+    } else if let Some(pos) = ff(&lower, &FINDERS.auth_as) {
         let who = c[pos + 17..].split_whitespace().next().unwrap_or("");
         r.auth = Some(who.to_string());
     } else if lower.starts_with("authenticated") && r.auth.is_none() {
         r.auth = Some(String::new());
     }
     // Exim: `(envelope-from <x>)`; older relays `(envelope-sender <x>)`.
-    if let Some(pos) = lower
-        .find("envelope-from")
-        .or_else(|| lower.find("envelope-sender"))
+    if let Some(pos) =
+        ff(&lower, &FINDERS.envelope_from).or_else(|| ff(&lower, &FINDERS.envelope_sender))
     {
         let skip = if lower[pos..].starts_with("envelope-from") {
             13

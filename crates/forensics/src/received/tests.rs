@@ -370,6 +370,9 @@ fn unparsed_and_hostile() {
     ] {
         let _ = parse_received(junk);
     }
+    // Found by the fuzzer: a lead comment whose fifth byte falls inside a character.
+    let _ = parse_received("(2\u{FFFD}\u{FFFD}");
+    let _ = parse_received("(fro\u{e9}m x) by y");
     let long = "from a (".repeat(100_000);
     let _ = parse_received(&long);
     let nested = "(".repeat(100_000);

@@ -23,6 +23,9 @@ pub(crate) enum Tok<'a> {
     Semi,
 }
 
+/// Tokens of a line or comment; most fit inline.
+pub(crate) type Tokens<'a> = smallvec::SmallVec<[Spanned<'a>; 16]>;
+
 /// A token with the byte offset where it starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spanned<'a> {
@@ -32,9 +35,9 @@ pub(crate) struct Spanned<'a> {
 
 /// Splits `s` into tokens. Never fails: unbalanced brackets run to the end of the input.
 /// `max_tokens` bounds the work on hostile input.
-pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Vec<Spanned<'_>> {
+pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Tokens<'_> {
     let b = s.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Tokens::new();
     let mut i = 0;
     while i < b.len() && out.len() < max_tokens {
         let c = b[i];
@@ -109,15 +112,15 @@ pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Vec<Spanned<'_>> {
             }
             _ => {
                 let mut j = i;
-                while j < b.len() {
-                    let d = b[j];
-                    if d.is_ascii_whitespace() || matches!(d, b'(' | b'[' | b'<' | b';' | b')') {
-                        break;
-                    }
+                while j < b.len() && !ENDS_WORD[usize::from(b[j])] {
                     j += 1;
                 }
                 // A word such as `host,` keeps no trailing comma.
-                let word = s[i..j].trim_end_matches(',');
+                let mut end = j;
+                while end > i && b[end - 1] == b',' {
+                    end -= 1;
+                }
+                let word = &s[i..end];
                 if !word.is_empty() {
                     out.push(Spanned {
                         tok: Tok::Word(word),
@@ -130,6 +133,18 @@ pub(crate) fn tokenize(s: &str, max_tokens: usize) -> Vec<Spanned<'_>> {
     }
     out
 }
+
+/// Bytes that end a word: ASCII white space and the delimiters.
+static ENDS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b" \t\n\r\x0c([<;)";
+    let mut k = 0;
+    while k < ends.len() {
+        t[ends[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
 
 fn find_byte(b: &[u8], from: usize, needle: u8) -> Option<usize> {
     memchr::memchr(needle, b.get(from..)?).map(|p| p + from)
