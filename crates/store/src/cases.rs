@@ -262,6 +262,7 @@ impl Store {
         actor: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         let closed_at = (state != CaseState::Open).then_some(now);
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;

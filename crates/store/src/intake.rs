@@ -10,6 +10,7 @@ impl Store {
     ///
     /// Callers batch concurrent arrivals (group commit) to amortise the commit.
     pub async fn accept(&self, batch: &[NewReport]) -> Result<Vec<Accepted>, StoreError> {
+        let _writing = self.writer().await;
         if batch.is_empty() {
             return Ok(Vec::new());
         }

@@ -49,6 +49,7 @@ impl Store {
         now: Millis,
         lease_ms: i64,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let _writing = self.writer().await;
         let claim = format!("{worker}:{}", crate::tokens::random_hex(8));
         let sql = match self.pool {
             Pool::Sqlite(_) => CLAIM_SQLITE,
@@ -103,6 +104,7 @@ impl Store {
     /// Write the results of processed jobs, each with its case bookkeeping, in one
     /// transaction. Results whose claim is stale are skipped ([`Completion::LostClaim`]).
     pub async fn complete(&self, results: &[Processed]) -> Result<Vec<Completion>, StoreError> {
+        let _writing = self.writer().await;
         let csql = CaseSql::for_pool(&self.pool);
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -310,6 +312,7 @@ impl Store {
         error: &str,
         retry_at: Millis,
     ) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let n = sqlx::query(
                 "UPDATE jobs SET claim = NULL, locked_until = NULL, available_at = $3, last_error = $4 \
@@ -330,6 +333,7 @@ impl Store {
     /// Returns `false` when the report does not exist. A report already queued stays
     /// queued once.
     pub async fn requeue(&self, report_id: ReportId, now: Millis) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let exists = sqlx::query("SELECT 1 FROM reports WHERE id = $1")
                 .bind(report_id)
@@ -354,6 +358,7 @@ impl Store {
     /// Drop every lease, making all jobs claimable at once. Only for a single-process
     /// store (SQLite) at start-up: the previous process is gone, so are its claims.
     pub async fn release_all_claims(&self) -> Result<u64, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             Ok(sqlx::query("UPDATE jobs SET claim = NULL, locked_until = NULL WHERE claim IS NOT NULL")
                 .execute(pool)

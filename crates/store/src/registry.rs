@@ -197,6 +197,7 @@ impl Store {
 
     /// Create or replace a contract (its parent must exist). Returns `true` if created.
     pub async fn put_contract(&self, c: &ContractRow, now: Millis) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some(parent) = &c.parent {
@@ -219,6 +220,7 @@ impl Store {
 
     /// Delete a contract that nothing refers to. `Ok(false)`: no such contract.
     pub async fn delete_contract(&self, id: &str) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             for (table, column, what) in [
@@ -282,6 +284,7 @@ impl Store {
 
     /// Add an assignment (its contract must exist); returns its id.
     pub async fn add_assignment(&self, a: &AssignmentRow, now: Millis) -> Result<i64, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             require_contract!(tx, &a.contract);
@@ -324,6 +327,7 @@ impl Store {
 
     /// Add a hosted domain (its contract must exist); returns its id.
     pub async fn add_domain(&self, d: &HostedDomainRow, now: Millis) -> Result<i64, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             require_contract!(tx, &d.contract);
@@ -345,6 +349,7 @@ impl Store {
         doc: &serde_json::Value,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         let key_col = match table {
             RegistryTable::Assignments => "prefix",
             RegistryTable::Domains => "domain",
@@ -379,6 +384,7 @@ impl Store {
         table: RegistryTable,
         id: i64,
     ) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         let sql = format!("DELETE FROM {} WHERE id = $1", table.table());
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -406,6 +412,7 @@ impl Store {
 
     /// Create or replace one of our networks. `true` if created.
     pub async fn put_network(&self, n: &NetworkRow, now: Millis) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             let existed = sqlx::query("SELECT 1 FROM networks WHERE prefix = $1")
@@ -421,6 +428,7 @@ impl Store {
     }
 
     pub async fn delete_network(&self, prefix: &str) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("DELETE FROM networks WHERE prefix = $1").bind(prefix).execute(&mut *tx).await?.rows_affected();
@@ -440,6 +448,7 @@ impl Store {
         import: &RegistryImport,
         now: Millis,
     ) -> Result<ImportCounts, StoreError> {
+        let _writing = self.writer().await;
         use std::collections::{BTreeSet, HashSet};
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;

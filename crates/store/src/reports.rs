@@ -168,7 +168,11 @@ impl Store {
     /// Counts for monitoring.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
         dispatch!(self, pool => {
-            let mut stats = Stats::default();
+            // The queue first: when it reads empty, the statuses read next are final.
+            let mut stats = Stats {
+                jobs_queued: sqlx::query("SELECT COUNT(*) AS n FROM jobs").fetch_one(pool).await?.i64("n")?,
+                ..Default::default()
+            };
             let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM reports GROUP BY status")
                 .fetch_all(pool)
                 .await?;
@@ -181,10 +185,6 @@ impl Store {
                     None => {}
                 }
             }
-            stats.jobs_queued = sqlx::query("SELECT COUNT(*) AS n FROM jobs")
-                .fetch_one(pool)
-                .await?
-                .i64("n")?;
             stats.cases_open = sqlx::query("SELECT COUNT(*) AS n FROM cases WHERE closed_at IS NULL")
                 .fetch_one(pool)
                 .await?

@@ -35,6 +35,7 @@ fn token_from_row(r: &impl Get) -> Result<TokenInfo, StoreError> {
 impl Store {
     /// Create a token named `name`. The secret in the result is not stored anywhere.
     pub async fn create_token(&self, name: &str, now: Millis) -> Result<NewToken, StoreError> {
+        let _writing = self.writer().await;
         let secret = format!(
             "{PREFIX}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
@@ -77,6 +78,7 @@ impl Store {
             let Some(row) = row else { return Ok(None) };
             let info = token_from_row(&row)?;
             if info.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
+                let _writing = self.writer().await;
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                     .bind(info.id)
                     .bind(now)
@@ -101,6 +103,7 @@ impl Store {
 
     /// Revoke a token. `Ok(false)`: no such (unrevoked) token.
     pub async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
+        let _writing = self.writer().await;
         dispatch!(self, pool => {
             Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
