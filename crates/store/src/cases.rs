@@ -96,7 +96,9 @@ impl Order {
 fn sort_column(sort: CaseSort) -> &'static str {
     match sort {
         CaseSort::LastReport => "last_report_at",
-        CaseSort::Created => "created_at",
+        // Ids are handed out as cases open: id order is creation order, and the primary
+        // key is its index.
+        CaseSort::Created => "id",
         CaseSort::Reports => "report_count",
     }
 }
@@ -136,7 +138,7 @@ fn decode_cursor(cursor: &str, sort: CaseSort, order: Order) -> Result<(i64, i64
 fn sort_value(c: &CaseRecord, sort: CaseSort) -> i64 {
     match sort {
         CaseSort::LastReport => c.last_report_at,
-        CaseSort::Created => c.created_at,
+        CaseSort::Created => c.id,
         CaseSort::Reports => c.report_count,
     }
 }
