@@ -20,6 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Trace messages to their origin: Received chain, trust walk, HELO class, indicators.
     Trace(cmd::trace::Args),
+    /// Run the desk: HTTP API, SMTP intake and processing workers on one store.
+    Serve(cmd::serve::Args),
+    /// Import reports from files, mboxes and Maildirs into the store (queued for `serve`).
+    Ingest(cmd::ingest::Args),
+    /// Create, list and revoke API tokens.
+    Token(cmd::token::Args),
     /// Network registry files: check them, attribute addresses and hosts at a moment.
     Registry(cmd::registry::Args),
     /// Look up an external network and its abuse contact over RDAP.
@@ -33,6 +39,9 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Token(args) => cmd::token::run(args),
         Command::Registry(args) => cmd::registry::run(args),
         Command::Rdap(args) => cmd::rdap::run(args),
         Command::Auth(args) => cmd::auth::run(args),
