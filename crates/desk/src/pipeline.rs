@@ -188,9 +188,29 @@ impl Pipeline {
         // The source: what a machine-readable report states (ARF Source-IP, X-ARF,
         // SpamCop), else the traced origin of the evidence, else an address the
         // complaint's text mentions.
+        // A forwarded copy's newest hops are the complainant's side, which our trust
+        // configuration does not know: when the walk's origin is not ours, look for where
+        // the message left our address space instead.
+        let departed = match &traced {
+            Some(t)
+                if !(complaint.source_is_stated && complaint.source_ip.is_some())
+                    && !origin.is_some_and(|o| index.network_of(o.ip).is_some()) =>
+            {
+                abusedesk_forensics::departure(
+                    &t.hops,
+                    |ip| index.network_of(ip).is_some(),
+                    &self.trace.trust,
+                )
+            }
+            _ => None,
+        };
         let (source_ip, source_port, source_basis) = match (complaint.source_ip, origin) {
             (Some(ip), _) if complaint.source_is_stated => {
                 (Some(ip), complaint.source_port, "report")
+            }
+            _ if departed.is_some() => {
+                let d = departed.as_ref().expect("checked");
+                (Some(d.ip), d.port, "departure")
             }
             (_, Some(o)) => (
                 Some(o.ip),
@@ -207,7 +227,11 @@ impl Pipeline {
         // (the origin hop our trust walk found, or the hop whose sender is the stated
         // source), else the report's event time, else the evidence's Date, else receipt.
         let hop_stamp = source_ip.and_then(|ip| {
-            let from_origin = origin.filter(|o| o.ip == ip).and_then(|o| o.date);
+            let from_origin = departed
+                .as_ref()
+                .filter(|d| d.ip == ip)
+                .and_then(|d| d.date)
+                .or_else(|| origin.filter(|o| o.ip == ip).and_then(|o| o.date));
             let from_hop = || {
                 traced
                     .as_ref()
@@ -238,6 +262,9 @@ impl Pipeline {
         let ts = registry_time(at);
 
         let mut reasoning: Vec<String> = Vec::new();
+        if let Some(d) = &departed {
+            reasoning.push(d.reason.clone());
+        }
         let mut candidates = serde_json::Value::Null;
         let mut needs_rdap = None;
         let (attribution, target) = match (source_ip, ts) {
@@ -615,6 +642,29 @@ mod tests {
             "the Date header (next day) would have named C-2"
         );
         assert_eq!(d.detail["source"]["from"], "trace");
+    }
+
+    /// A forwarded copy whose newest hop is the complainant's own public filter: the
+    /// trust walk stops there (not ours), the departure finds our customer below it.
+    #[test]
+    fn forwarded_copy_departs_from_our_customer() {
+        let evidence = b"Received: from filter.recipient.example (filter.recipient.example [192.0.2.10])\r\n\tby mailbox.recipient.example (Postfix) with ESMTP id 1; Sun, 31 Mar 2002 21:08:05 +0900\r\n\
+Received: from aak48900 (p1234-ipad.ppp.odn.ad.jp [203.0.113.7])\r\n\tby filter.recipient.example (Postfix) with SMTP id 2; Sun, 31 Mar 2002 21:07:53 +0900\r\n\
+From: x@example.org\r\nDate: Mon, 1 Apr 2002 09:00:00 +0900\r\nSubject: hi\r\n\r\nbody\r\n";
+        let mut c = complaint(None, None);
+        c.event_time = None;
+        c.evidence = Some(evidence.to_vec());
+        let d = pipeline().analyze(1, c, 0, &index());
+        assert_eq!(d.source_ip, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(d.detail["source"]["from"], "departure");
+        assert_eq!(d.time_basis, TimeBasis::OriginHop);
+        assert_eq!(d.attribution.contract.as_deref(), Some("C-1"));
+        assert!(
+            d.detail["reasoning"][0]
+                .as_str()
+                .unwrap()
+                .contains("address space")
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod classify;
 mod config;
 mod country;
 mod date;
+mod departure;
 mod indicators;
 mod message;
 mod names;
@@ -36,6 +37,7 @@ pub use classify::{
 pub use config::{DEFAULT_DATE_SKEW, TraceConfig, TrustConfig, TrustReason, is_private};
 pub use country::{Country, CountryDb, DelegatedError, DelegatedTable};
 pub use date::parse_date;
+pub use departure::{Departure, departure};
 pub use indicators::{Indicator, IndicatorName};
 pub use message::{Headers, Mailbox, parse_headers, strip_mbox_line};
 pub use names::{dynamic_rdns_reason, is_valid_fqdn, parse_ip};
