@@ -193,8 +193,8 @@ impl Pipeline {
         // the message left our address space instead.
         let departed = match &traced {
             Some(t)
-                if !(complaint.source_is_stated && complaint.source_ip.is_some())
-                    && !origin.is_some_and(|o| index.network_of(o.ip).is_some()) =>
+                if (!complaint.source_is_stated || complaint.source_ip.is_none())
+                    && origin.is_none_or(|o| index.network_of(o.ip).is_none()) =>
             {
                 abusedesk_forensics::departure(
                     &t.hops,
