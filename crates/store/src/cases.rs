@@ -2,7 +2,7 @@
 use base64::Engine;
 use serde_json::json;
 
-use crate::backend::{Get, Pool, dispatch};
+use crate::backend::{Get, Pool, dispatch, dispatch_write};
 use crate::queue::parse_enum;
 use crate::{
     Attribution, CaseEvent, CaseFilter, CaseId, CaseRecord, CaseSort, CaseState, Millis, Page,
@@ -11,24 +11,51 @@ use crate::{
 
 pub(crate) struct CaseSql {
     pub upsert: &'static str,
+    /// `INSERT INTO cases (...) ` for a multi-row upsert: the columns are kind, target,
+    /// scope, contract, network, country, abuse_contact, reason, state, report_count,
+    /// needs_full_headers, first_report_at, last_report_at, created_at, updated_at,
+    /// respond_by, resolve_by; then `VALUES ...` and [`CaseSql::upsert_tail`].
+    pub upsert_head: &'static str,
+    pub upsert_tail: &'static str,
 }
 
-macro_rules! upsert_sql {
+/// The columns of a case upsert, in the order its values are given.
+macro_rules! upsert_columns {
+    () => {
+        "INSERT INTO cases (kind, target, scope, contract, network, country, abuse_contact, \
+         reason, state, report_count, needs_full_headers, first_report_at, last_report_at, \
+         created_at, updated_at, respond_by, resolve_by) "
+    };
+}
+
+/// `ON CONFLICT` clause of the case upsert: `$min`/`$max` are the dialect's two-argument
+/// minimum and maximum. An open case with the same kind and target gains the new rows'
+/// report count.
+macro_rules! upsert_tail {
     ($min:literal, $max:literal) => {
         concat!(
-            "INSERT INTO cases (kind, target, scope, contract, network, country, abuse_contact, \
-             reason, state, report_count, needs_full_headers, first_report_at, last_report_at, \
-             created_at, updated_at, respond_by, resolve_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', 1, $9, $10, $10, $11, $11, $12, $13) \
-             ON CONFLICT (kind, target) WHERE closed_at IS NULL DO UPDATE SET \
-             report_count = cases.report_count + 1, \
+            " ON CONFLICT (kind, target) WHERE closed_at IS NULL DO UPDATE SET \
+             report_count = cases.report_count + excluded.report_count, \
              needs_full_headers = (cases.needs_full_headers OR excluded.needs_full_headers), \
              first_report_at = ",
             $min,
             "(cases.first_report_at, excluded.first_report_at), last_report_at = ",
             $max,
             "(cases.last_report_at, excluded.last_report_at), updated_at = excluded.updated_at \
-             RETURNING id, report_count"
+             RETURNING id, kind, target, report_count"
+        )
+    };
+}
+
+/// The single-row upsert: $1 kind, $2 target, $3 scope, $4 contract, $5 network,
+/// $6 country, $7 abuse contact, $8 reason, $9 needs full headers, $10 received at,
+/// $11 now, $12 respond by, $13 resolve by, $14 report count.
+macro_rules! upsert_sql {
+    ($min:literal, $max:literal) => {
+        concat!(
+            upsert_columns!(),
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $14, $9, $10, $10, $11, $11, $12, $13)",
+            upsert_tail!($min, $max)
         )
     };
 }
@@ -38,9 +65,13 @@ impl CaseSql {
         match pool {
             Pool::Sqlite(_) => CaseSql {
                 upsert: upsert_sql!("MIN", "MAX"),
+                upsert_head: upsert_columns!(),
+                upsert_tail: upsert_tail!("MIN", "MAX"),
             },
             Pool::Postgres(_) => CaseSql {
                 upsert: upsert_sql!("LEAST", "GREATEST"),
+                upsert_head: upsert_columns!(),
+                upsert_tail: upsert_tail!("LEAST", "GREATEST"),
             },
         }
     }
@@ -266,7 +297,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
         let closed_at = (state != CaseState::Open).then_some(now);
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let old = sqlx::query("SELECT state FROM cases WHERE id = $1")
                 .bind(id)

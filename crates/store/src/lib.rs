@@ -27,7 +27,7 @@ mod reports;
 mod tokens;
 mod types;
 
-pub use backend::{BackendKind, SQLITE_FILE, Store, StoreOptions, redact_url};
+pub use backend::{BackendKind, SQLITE_FILE, Store, StoreOptions, WriteTurn, redact_url};
 pub use cases::Order;
 pub use error::StoreError;
 pub use queue::Completion;

@@ -7,13 +7,51 @@
 //!
 //! PostgreSQL: several processes claim concurrently with `FOR UPDATE SKIP LOCKED`.
 //! SQLite: the database has one writer at a time, so the claiming `UPDATE` is atomic.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use serde_json::json;
 
-use crate::backend::{Get, Pool, dispatch};
+use crate::backend::{Get, Pool, dispatch, dispatch_write};
 use crate::{
-    CaseId, ClaimedJob, Millis, ProcessResult, Processed, ReportId, Store, StoreError,
-    cases::CaseSql,
+    CaseId, ClaimedJob, Millis, ParsedReport, ProcessResult, Processed, ReportId, Store,
+    StoreError, cases::CaseSql,
 };
+
+/// Rows per multi-row statement: well under both databases' limit on bound parameters
+/// (SQLite 32,766; PostgreSQL 65,535) at the widest row (18 columns).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// First-time results of one batch that join the same case.
+struct CaseGroup<'a> {
+    /// The first report: its attribution and deadlines open the case if it is new.
+    first: &'a ParsedReport,
+    count: i64,
+    needs_full_headers: bool,
+    first_report_at: Millis,
+    last_report_at: Millis,
+    updated_at: Millis,
+}
+
+impl<'a> CaseGroup<'a> {
+    fn new(first: &'a ParsedReport, received_at: Millis, processed_at: Millis) -> Self {
+        CaseGroup {
+            first,
+            count: 0,
+            needs_full_headers: false,
+            first_report_at: received_at,
+            last_report_at: received_at,
+            updated_at: processed_at,
+        }
+    }
+
+    fn add(&mut self, r: &ParsedReport, received_at: Millis, processed_at: Millis) {
+        self.count += 1;
+        self.needs_full_headers |= r.case.needs_full_headers;
+        self.first_report_at = self.first_report_at.min(received_at);
+        self.last_report_at = self.last_report_at.max(received_at);
+        self.updated_at = self.updated_at.max(processed_at);
+    }
+}
 
 /// What happened to one completed job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +93,7 @@ impl Store {
             Pool::Sqlite(_) => CLAIM_SQLITE,
             Pool::Postgres(_) => CLAIM_POSTGRES,
         };
-        let claimed: Vec<(ReportId, i64)> = dispatch!(self, pool => {
+        let claimed: Vec<(ReportId, i64)> = dispatch_write!(self, pool => {
             let rows = sqlx::query(sql)
                 .bind(&claim)
                 .bind(now.saturating_add(lease_ms))
@@ -70,6 +108,8 @@ impl Store {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
+        // The claim is committed: reading the reports needs no turn at writing.
+        drop(_writing);
         let mut jobs: Vec<ClaimedJob> = dispatch!(self, pool => {
             let mut qb = sqlx::QueryBuilder::new(
                 "SELECT r.id, r.channel, r.content_type, r.received_at, b.data \
@@ -103,29 +143,197 @@ impl Store {
 
     /// Write the results of processed jobs, each with its case bookkeeping, in one
     /// transaction. Results whose claim is stale are skipped ([`Completion::LostClaim`]).
+    ///
+    /// The common case — a report processed for the first time — goes in with a few
+    /// multi-row statements per batch (one upsert per batch for all its cases, one insert
+    /// for all its events, one update for all its reports); re-processing a report that
+    /// is already in a case, and unparseable reports, take the row-by-row path.
     pub async fn complete(&self, results: &[Processed]) -> Result<Vec<Completion>, StoreError> {
         let _writing = self.writer().await;
         let csql = CaseSql::for_pool(&self.pool);
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mut out = Vec::with_capacity(results.len());
+            let mut out = vec![Completion::LostClaim; results.len()];
+
+            // 1. The jobs whose claim is still ours, taken off the queue.
+            let mut by_claim: BTreeMap<&str, Vec<ReportId>> = BTreeMap::new();
             for p in results {
-                let deleted = sqlx::query("DELETE FROM jobs WHERE report_id = $1 AND claim = $2")
-                    .bind(p.report_id)
-                    .bind(&p.claim)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if deleted == 0 {
-                    out.push(Completion::LostClaim);
+                by_claim.entry(p.claim.as_str()).or_default().push(p.report_id);
+            }
+            let mut ours: HashSet<ReportId> = HashSet::with_capacity(results.len());
+            for (claim, ids) in &by_claim {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut qb = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE claim = ");
+                    qb.push_bind(*claim).push(" AND report_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") RETURNING report_id");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        ours.insert(row.i64("report_id")?);
+                    }
+                }
+            }
+            if ours.is_empty() {
+                tx.commit().await?;
+                return Ok(out);
+            }
+
+            // 2. Their current case and arrival time.
+            let mut current: HashMap<ReportId, (Option<CaseId>, Millis)> =
+                HashMap::with_capacity(ours.len());
+            let ids: Vec<ReportId> = ours.iter().copied().collect();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let mut qb =
+                    sqlx::QueryBuilder::new("SELECT id, case_id, received_at FROM reports WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut *tx).await? {
+                    current.insert(row.i64("id")?, (row.oi64("case_id")?, row.i64("received_at")?));
+                }
+            }
+
+            // 3. First-time results join their cases in bulk; the rest go row by row.
+            let mut groups: Vec<CaseGroup<'_>> = Vec::new();
+            let mut group_of: HashMap<(&str, &str), usize> = HashMap::new();
+            let mut fresh: Vec<(usize, &ParsedReport, Millis)> = Vec::new();
+            let mut slow: Vec<(usize, Option<CaseId>, Millis)> = Vec::new();
+            for (i, p) in results.iter().enumerate() {
+                // A report listed twice takes effect once: its job row is gone after the first.
+                if !ours.remove(&p.report_id) {
                     continue;
                 }
-                let row = sqlx::query("SELECT case_id, received_at FROM reports WHERE id = $1")
-                    .bind(p.report_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let old_case = row.oi64("case_id")?;
-                let received_at = row.i64("received_at")?;
+                let (old_case, received_at) = *current.get(&p.report_id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("job for report {} has no report", p.report_id))
+                })?;
+                match (&p.result, old_case) {
+                    (ProcessResult::Parsed(r), None) => {
+                        let key = (r.kind.as_str(), r.case.target.as_str());
+                        let g = *group_of.entry(key).or_insert_with(|| {
+                            groups.push(CaseGroup::new(r, received_at, p.processed_at));
+                            groups.len() - 1
+                        });
+                        groups[g].add(r, received_at, p.processed_at);
+                        fresh.push((i, r, received_at));
+                    }
+                    _ => slow.push((i, old_case, received_at)),
+                }
+            }
+
+            // One upsert per chunk of cases: a new case, or more reports in the open one.
+            let mut case_of: HashMap<(String, String), (CaseId, bool)> = HashMap::new();
+            for chunk in groups.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(csql.upsert_head);
+                qb.push_values(chunk, |mut row, g| {
+                    let a = &g.first.attribution;
+                    row.push_bind(&g.first.kind)
+                        .push_bind(&g.first.case.target)
+                        .push_bind(a.scope.as_str())
+                        .push_bind(&a.contract)
+                        .push_bind(&a.network)
+                        .push_bind(&a.country)
+                        .push_bind(&a.abuse_contact)
+                        .push_bind(&a.reason)
+                        .push_bind("open")
+                        .push_bind(g.count)
+                        .push_bind(g.needs_full_headers)
+                        .push_bind(g.first_report_at)
+                        .push_bind(g.last_report_at)
+                        .push_bind(g.updated_at)
+                        .push_bind(g.updated_at)
+                        .push_bind(g.first.case.respond_by)
+                        .push_bind(g.first.case.resolve_by);
+                });
+                qb.push(csql.upsert_tail);
+                for row in qb.build().fetch_all(&mut *tx).await? {
+                    let key = (row.string("kind")?, row.string("target")?);
+                    let Some(&g) = group_of.get(&(key.0.as_str(), key.1.as_str())) else {
+                        return Err(StoreError::Corrupt(format!("the store returned an unknown case {key:?}")));
+                    };
+                    let opened = row.i64("report_count")? == groups[g].count;
+                    case_of.insert(key, (row.i64("id")?, opened));
+                }
+            }
+
+            // Events, in report order within each case: `case_opened` before its first
+            // report, then one `report_added` per report.
+            let mut events: Vec<(CaseId, Millis, &'static str, ReportId, String)> =
+                Vec::with_capacity(fresh.len() + groups.len());
+            let mut announced: HashSet<CaseId> = HashSet::new();
+            for &(i, r, received_at) in &fresh {
+                let p = &results[i];
+                let &(case_id, opened) = case_of
+                    .get(&(r.kind.clone(), r.case.target.clone()))
+                    .ok_or_else(|| StoreError::Corrupt(format!("no case came back for {}", r.case.target)))?;
+                let a = &r.attribution;
+                let announcing = opened && announced.insert(case_id);
+                if announcing {
+                    events.push((case_id, p.processed_at, "case_opened", p.report_id, json!({
+                        "kind": r.kind,
+                        "target": r.case.target,
+                        "scope": a.scope,
+                        "reason": a.reason,
+                    }).to_string()));
+                }
+                events.push((case_id, p.processed_at, "report_added", p.report_id, json!({
+                    "received_at": received_at,
+                    "format": r.format,
+                    "source_ip": r.source_ip,
+                    "event_time": r.origin_time.or(r.event_time),
+                }).to_string()));
+                out[i] = Completion::Written { case_id: Some(case_id), case_opened: announcing };
+            }
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO case_events (case_id, at, type, report_id, detail) ",
+                );
+                qb.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.0).push_bind(e.1).push_bind(e.2).push_bind(e.3).push_bind(&e.4);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+
+            // The reports themselves, one multi-row update per chunk.
+            for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "WITH v (id, format, kind, reporter, source_ip, source_port, event_time,                      origin_time, time_basis, scope, contract, network, country, abuse_contact,                      reason, case_id, detail, processed_at) AS (",
+                );
+                qb.push_values(chunk, |mut row, &(i, r, _)| {
+                    let p = &results[i];
+                    let a = &r.attribution;
+                    let case_id = case_of.get(&(r.kind.clone(), r.case.target.clone())).map(|c| c.0);
+                    row.push_bind(p.report_id)
+                        .push_bind(&r.format)
+                        .push_bind(&r.kind)
+                        .push_bind(&r.reporter)
+                        .push_bind(&r.source_ip)
+                        .push_bind(r.source_port)
+                        .push_bind(r.event_time)
+                        .push_bind(r.origin_time)
+                        .push_bind(&r.time_basis)
+                        .push_bind(a.scope.as_str())
+                        .push_bind(&a.contract)
+                        .push_bind(&a.network)
+                        .push_bind(&a.country)
+                        .push_bind(&a.abuse_contact)
+                        .push_bind(&a.reason)
+                        .push_bind(case_id)
+                        .push_bind(r.detail.to_string())
+                        .push_bind(p.processed_at);
+                });
+                qb.push(
+                    ") UPDATE reports SET status = 'processed', format = v.format, kind = v.kind,                      reporter = v.reporter, source_ip = v.source_ip, source_port = v.source_port,                      event_time = v.event_time, origin_time = v.origin_time,                      time_basis = v.time_basis, scope = v.scope, contract = v.contract,                      network = v.network, country = v.country, abuse_contact = v.abuse_contact,                      reason = v.reason, case_id = v.case_id, error = NULL, detail = v.detail,                      processed_at = v.processed_at FROM v WHERE reports.id = v.id",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
+
+            // 4. Re-processing and unparseable reports, one by one.
+            for (i, old_case, received_at) in slow {
+                let p = &results[i];
                 match &p.result {
                     ProcessResult::Parsed(r) => {
                         // Re-processing into the same open case changes no counter.
@@ -190,6 +398,7 @@ impl Store {
                                 .bind(p.processed_at)
                                 .bind(r.case.respond_by)
                                 .bind(r.case.resolve_by)
+                                .bind(1i64)
                                 .fetch_one(&mut *tx)
                                 .await?;
                             let id = row.i64("id")?;
@@ -257,7 +466,7 @@ impl Store {
                         .bind(p.processed_at)
                         .execute(&mut *tx)
                         .await?;
-                        out.push(Completion::Written { case_id: Some(case_id), case_opened: opened });
+                        out[i] = Completion::Written { case_id: Some(case_id), case_opened: opened };
                     }
                     ProcessResult::Unparseable { format, error, detail } => {
                         if let Some(old) = old_case {
@@ -294,7 +503,7 @@ impl Store {
                         .bind(p.processed_at)
                         .execute(&mut *tx)
                         .await?;
-                        out.push(Completion::Written { case_id: None, case_opened: false });
+                        out[i] = Completion::Written { case_id: None, case_opened: false };
                     }
                 }
             }
@@ -313,7 +522,7 @@ impl Store {
         retry_at: Millis,
     ) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let n = sqlx::query(
                 "UPDATE jobs SET claim = NULL, locked_until = NULL, available_at = $3, last_error = $4 \
                  WHERE report_id = $1 AND claim = $2",
@@ -334,7 +543,7 @@ impl Store {
     /// queued once.
     pub async fn requeue(&self, report_id: ReportId, now: Millis) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let exists = sqlx::query("SELECT 1 FROM reports WHERE id = $1")
                 .bind(report_id)
                 .fetch_optional(pool)
@@ -359,7 +568,7 @@ impl Store {
     /// store (SQLite) at start-up: the previous process is gone, so are its claims.
     pub async fn release_all_claims(&self) -> Result<u64, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             Ok(sqlx::query("UPDATE jobs SET claim = NULL, locked_until = NULL WHERE claim IS NOT NULL")
                 .execute(pool)
                 .await?

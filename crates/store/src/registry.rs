@@ -3,7 +3,7 @@
 //! The store keeps each row's JSON record, checks references between rows (an
 //! assignment's contract must exist, a contract in use cannot be deleted), and keeps a
 //! version number that every write bumps, so workers know when to rebuild their index.
-use crate::backend::{Get, dispatch};
+use crate::backend::{Get, dispatch, dispatch_write};
 use crate::{
     AssignmentRow, ContractRow, HostedDomainRow, ImportCounts, Millis, NetworkRow, RegistryImport,
     RegistrySnapshot, Store, StoreError,
@@ -198,7 +198,7 @@ impl Store {
     /// Create or replace a contract (its parent must exist). Returns `true` if created.
     pub async fn put_contract(&self, c: &ContractRow, now: Millis) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some(parent) = &c.parent {
                 if parent == &c.id {
@@ -221,7 +221,7 @@ impl Store {
     /// Delete a contract that nothing refers to. `Ok(false)`: no such contract.
     pub async fn delete_contract(&self, id: &str) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             for (table, column, what) in [
                 ("assignments", "contract", "assignments"),
@@ -285,7 +285,7 @@ impl Store {
     /// Add an assignment (its contract must exist); returns its id.
     pub async fn add_assignment(&self, a: &AssignmentRow, now: Millis) -> Result<i64, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             require_contract!(tx, &a.contract);
             let id = insert_assignment!(tx, a, now).i64("id")?;
@@ -328,7 +328,7 @@ impl Store {
     /// Add a hosted domain (its contract must exist); returns its id.
     pub async fn add_domain(&self, d: &HostedDomainRow, now: Millis) -> Result<i64, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             require_contract!(tx, &d.contract);
             let id = insert_domain!(tx, d, now).i64("id")?;
@@ -358,7 +358,7 @@ impl Store {
             "UPDATE {} SET contract = $2, {key_col} = $3, doc = $4, updated_at = $5 WHERE id = $1",
             table.table()
         );
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             require_contract!(tx, contract);
             let n = sqlx::query(&sql)
@@ -386,7 +386,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
         let sql = format!("DELETE FROM {} WHERE id = $1", table.table());
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(&sql).bind(id).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
@@ -413,7 +413,7 @@ impl Store {
     /// Create or replace one of our networks. `true` if created.
     pub async fn put_network(&self, n: &NetworkRow, now: Millis) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let existed = sqlx::query("SELECT 1 FROM networks WHERE prefix = $1")
                 .bind(&n.prefix)
@@ -429,7 +429,7 @@ impl Store {
 
     pub async fn delete_network(&self, prefix: &str) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("DELETE FROM networks WHERE prefix = $1").bind(prefix).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
@@ -450,7 +450,7 @@ impl Store {
     ) -> Result<ImportCounts, StoreError> {
         let _writing = self.writer().await;
         use std::collections::{BTreeSet, HashSet};
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut counts = ImportCounts::default();
             for c in &import.contracts {

@@ -2,7 +2,7 @@
 //! keeps only its SHA-256. (A slow password hash buys nothing for 256 random bits.)
 use base64::Engine;
 
-use crate::backend::{Get, dispatch};
+use crate::backend::{Get, dispatch, dispatch_write};
 use crate::{Millis, NewToken, Store, StoreError, TokenInfo, sha256_hex};
 
 const PREFIX: &str = "adk_";
@@ -42,7 +42,7 @@ impl Store {
         );
         let hint: String = secret.chars().take(PREFIX.len() + 6).collect();
         let hash = sha256_hex(secret.as_bytes());
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let row = sqlx::query(
                 "INSERT INTO api_tokens (name, hint, hash, created_at) VALUES ($1, $2, $3, $4) \
                  RETURNING id, name, hint, created_at, last_used_at, revoked_at",
@@ -67,7 +67,7 @@ impl Store {
             return Ok(None);
         }
         let hash = sha256_hex(secret.as_bytes());
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             let row = sqlx::query(
                 "SELECT id, name, hint, created_at, last_used_at, revoked_at FROM api_tokens \
                  WHERE hash = $1 AND revoked_at IS NULL",
@@ -104,7 +104,7 @@ impl Store {
     /// Revoke a token. `Ok(false)`: no such (unrevoked) token.
     pub async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
         let _writing = self.writer().await;
-        dispatch!(self, pool => {
+        dispatch_write!(self, pool => {
             Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
                 .bind(now)

@@ -548,6 +548,174 @@ async fn reports_group_into_open_cases(store: Store, _url: String) {
 }
 store_test!(reports_group_into_open_cases, reports_group_into_open_cases);
 
+/// Batches larger than one multi-row statement, mixing new and open cases, a stale
+/// claim and a report listed twice: the bulk path keeps the row-by-row semantics.
+async fn large_mixed_batches_keep_the_semantics(store: Store, _url: String) {
+    // An open case with one report before the batch.
+    ingest_processed(&store, 1, "spam", "contract:C-0", 0).await;
+    let before = store
+        .list_cases(
+            &CaseFilter::default(),
+            CaseSort::Created,
+            Order::Asc,
+            None,
+            10,
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .clone();
+
+    // 450 reports in one intake batch (and 10 of them twice): 3 statements' worth.
+    let mut batch: Vec<_> = (0..450)
+        .map(|i| new_report(mail(1000 + i), T0 + i as i64))
+        .collect();
+    batch.extend((0..10).map(|i| new_report(mail(1000 + i), T0 + 999)));
+    let accepted = store.accept(&batch).await.unwrap();
+    assert_eq!(accepted.len(), 460);
+    assert!(accepted[..450].iter().all(|a| !a.duplicate));
+    assert!(accepted[450..].iter().all(|a| a.duplicate));
+    for i in 0..10 {
+        assert_eq!(accepted[450 + i].id, accepted[i].id);
+    }
+    assert_eq!(
+        store
+            .get_report(accepted[3].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .submissions,
+        2
+    );
+    assert_eq!(
+        store
+            .get_report(accepted[30].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .submissions,
+        1
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), 450);
+
+    let jobs = store.claim("w", 1000, T0 + 1_000_000, LEASE).await.unwrap();
+    assert_eq!(jobs.len(), 450);
+    // Report i goes to contract C-(i % 300): C-0 already has an open case.
+    let mut results: Vec<_> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            let target = format!("contract:C-{}", i % 300);
+            Processed {
+                report_id: j.report_id,
+                claim: j.claim.clone(),
+                processed_at: T0 + 2_000_000,
+                result: parsed("spam", &target, target.strip_prefix("contract:")),
+            }
+        })
+        .collect();
+    // One result twice, one with a stale claim.
+    results.push(results[5].clone());
+    let stale = Processed {
+        claim: "someone-else".into(),
+        ..results[7].clone()
+    };
+    results.insert(8, stale);
+    let done = store.complete(&results).await.unwrap();
+    assert_eq!(done.len(), results.len());
+    assert_eq!(done[8], Completion::LostClaim, "stale claim writes nothing");
+    assert_eq!(
+        *done.last().unwrap(),
+        Completion::LostClaim,
+        "a job takes effect once"
+    );
+    let written: Vec<_> = done
+        .iter()
+        .filter_map(|c| match c {
+            Completion::Written {
+                case_id,
+                case_opened,
+            } => Some((case_id.unwrap(), *case_opened)),
+            Completion::LostClaim => None,
+        })
+        .collect();
+    assert_eq!(written.len(), 450);
+    assert_eq!(
+        written[0],
+        (before.id, false),
+        "C-0's open case takes the report"
+    );
+    assert_eq!(written.iter().filter(|(_, opened)| *opened).count(), 299);
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+
+    let c0 = store.get_case(before.id).await.unwrap().unwrap();
+    assert_eq!(c0.report_count, 1 + 2, "reports 0 and 300 of the batch");
+    assert_eq!(c0.first_report_at, T0);
+    assert_eq!(c0.last_report_at, T0 + 300);
+    let kinds: Vec<_> = store
+        .case_events(before.id, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "case_opened",
+            "report_added",
+            "report_added",
+            "report_added"
+        ]
+    );
+
+    let (c1, _) = written[1];
+    let c1 = store.get_case(c1).await.unwrap().unwrap();
+    assert_eq!((c1.target.as_str(), c1.report_count), ("contract:C-1", 2));
+    assert_eq!((c1.first_report_at, c1.last_report_at), (T0 + 1, T0 + 301));
+    assert_eq!(c1.respond_by, Some(T0 + 86_400_000));
+    let events = store.case_events(c1.id, 100).await.unwrap();
+    let seq: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.report_id))
+        .collect();
+    assert_eq!(
+        seq,
+        [
+            ("case_opened", Some(jobs[1].report_id)),
+            ("report_added", Some(jobs[1].report_id)),
+            ("report_added", Some(jobs[301].report_id)),
+        ]
+    );
+    let r = store
+        .get_report(jobs[301].report_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, ReportStatus::Processed);
+    assert_eq!(r.case_id, Some(c1.id));
+    let a = r.attribution.as_ref().unwrap();
+    assert_eq!(a.contract.as_deref(), Some("C-1"));
+    assert_eq!(a.country.as_deref(), Some("JP"));
+    assert_eq!(r.source_ip.as_deref(), Some("192.0.2.7"));
+    let all = store
+        .list_cases(
+            &CaseFilter::default(),
+            CaseSort::Created,
+            Order::Asc,
+            None,
+            500,
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 300);
+    assert_eq!(all.items.iter().map(|c| c.report_count).sum::<i64>(), 451);
+}
+store_test!(
+    large_mixed_batches_keep_the_semantics,
+    large_mixed_batches_keep_the_semantics
+);
+
 async fn reprocessing_is_idempotent(store: Store, _url: String) {
     let ids = ingest_processed(&store, 2, "spam", "contract:C-1", 0).await;
     let before = store.get_report(ids[0]).await.unwrap().unwrap();
@@ -1272,5 +1440,9 @@ async fn bad_urls_are_refused_clearly() {
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::InvalidUrl { .. }));
+    let e = Store::open("sqlite::memory:", &StoreOptions::default())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("in-memory"), "{e}");
     assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
 }
