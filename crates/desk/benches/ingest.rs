@@ -3,7 +3,8 @@
 //! client keeping `CONNECTIONS` connections busy.
 //!
 //! `cargo bench -p abusedesk-desk --bench ingest` (SQLite; PostgreSQL too when
-//! `ABUSEDESK_TEST_POSTGRES` is set). `ABUSEDESK_BENCH_REPORTS` changes the count.
+//! `ABUSEDESK_TEST_POSTGRES` is set). `ABUSEDESK_BENCH_REPORTS` changes the count,
+//! `ABUSEDESK_BENCH_CONNECTIONS` the number of client connections (default 32).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,7 +13,13 @@ use abusedesk_desk::{Config, Services, serve};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const CONNECTIONS: usize = 32;
+fn connections() -> usize {
+    std::env::var("ABUSEDESK_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(32)
+}
 
 /// A forwarded spam from one of 1,000 customer addresses (as the e2e stream client).
 fn message(i: usize) -> Vec<u8> {
@@ -68,6 +75,12 @@ async fn run(label: &str, mut config: Config, reports: usize) {
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     config.smtp.enabled = false;
     config.rdap.enabled = false;
+    if let Some(ms) = std::env::var("ABUSEDESK_BENCH_GATHER_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.workers.gather = Duration::from_millis(ms);
+    }
     let services = Services::standard(&config).unwrap();
     let running = serve(&config, services).await.unwrap();
     let store = running.store.clone();
@@ -109,7 +122,8 @@ async fn run(label: &str, mut config: Config, reports: usize) {
     let addr = running.http_addr;
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    let connections = connections();
+    for _ in 0..connections {
         let (bodies, next, token) = (bodies.clone(), next.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let stream = TcpStream::connect(addr).await.unwrap();
@@ -151,7 +165,7 @@ async fn run(label: &str, mut config: Config, reports: usize) {
         .await
         .unwrap();
     println!(
-        "{label:<9} {reports} reports, {CONNECTIONS} connections: acknowledged {:>7.0}/s ({:.2} s); acknowledged and processed {:>7.0}/s ({:.2} s); biggest case {} reports",
+        "{label:<9} {reports} reports, {connections} connections: acknowledged {:>7.0}/s ({:.2} s); acknowledged and processed {:>7.0}/s ({:.2} s); biggest case {} reports",
         reports as f64 / acked.as_secs_f64(),
         acked.as_secs_f64(),
         reports as f64 / done.as_secs_f64(),

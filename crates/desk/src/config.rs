@@ -65,6 +65,9 @@ pub struct WorkersConfig {
     pub batch: usize,
     pub lease: Duration,
     pub poll: Duration,
+    /// After a claim that found less than a full batch, wait this long before the next
+    /// one, so that work arriving meanwhile is written in one transaction, not many.
+    pub gather: Duration,
     pub max_attempts: i64,
 }
 
@@ -135,6 +138,7 @@ pub const ENV_ALIASES: &[(&str, &str)] = &[
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 pub const DEFAULT_SMTP: &str = "127.0.0.1:2525";
 pub const DEFAULT_MAX_REPORT_BYTES: u64 = 25 * 1024 * 1024;
+const DEFAULT_GATHER_MS: u64 = 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -161,6 +165,7 @@ impl Default for Config {
                 batch: 256,
                 lease: Duration::from_secs(60),
                 poll: Duration::from_millis(250),
+                gather: Duration::from_millis(DEFAULT_GATHER_MS),
                 max_attempts: 5,
             },
             store: StoreConfig {
@@ -421,6 +426,15 @@ pub const KEYS: &[Key] = &[
         doc: "How often idle workers look for work queued by other processes.",
         set: |c, v| {
             c.workers.poll = Duration::from_millis(positive(uint(v)?, "workers.poll_ms")?);
+            Ok(())
+        },
+    },
+    Key {
+        name: "workers.gather_ms",
+        default: "20",
+        doc: "After claiming less than a full batch, a worker waits this long before claiming again, so that reports arriving meanwhile are processed and written together (fewer, larger transactions under load). 0: claim again at once.",
+        set: |c, v| {
+            c.workers.gather = Duration::from_millis(uint(v)?);
             Ok(())
         },
     },

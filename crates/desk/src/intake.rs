@@ -82,6 +82,8 @@ async fn committer(
     while let Some(first) = rx.recv().await {
         let mut bytes = first.report.raw.len();
         pending.push(first);
+        // Wait for the turn to write first, then take everything that arrived meanwhile.
+        let turn = store.write_turn().await;
         while pending.len() < batch && bytes < BATCH_BYTES {
             match rx.try_recv() {
                 Ok(p) => {
@@ -94,7 +96,9 @@ async fn committer(
         let (reports, replies): (Vec<NewReport>, Vec<_>) =
             pending.drain(..).map(|p| (p.report, p.reply)).unzip();
         let started = std::time::Instant::now();
-        match store.accept(&reports).await {
+        let stored = store.accept_in_turn(&turn, &reports).await;
+        drop(turn);
+        match stored {
             Ok(accepted) => {
                 metrics.intake_commit(started.elapsed(), &reports, &accepted);
                 for (reply, a) in replies.into_iter().zip(accepted) {

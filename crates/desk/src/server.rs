@@ -228,10 +228,10 @@ pub async fn serve(config: &Config, services: Services) -> Result<Running, Serve
         store: store.clone(),
         intake: intake.clone(),
         metrics: metrics.clone(),
-        auth: Arc::new(TokenAuthenticator {
-            store: store.clone(),
-            clock: services.clock.clone(),
-        }),
+        auth: Arc::new(TokenAuthenticator::new(
+            store.clone(),
+            services.clock.clone(),
+        )),
         clock: services.clock.clone(),
         index,
         wake,

@@ -97,9 +97,17 @@ fn process_one(
 pub async fn run_worker(ctx: Arc<WorkerContext>, n: usize, shutdown: CancellationToken) {
     let name = format!("{}/{n}", ctx.process_name);
     let lease_ms = ctx.config.lease.as_millis() as i64;
+    // The last claim found less than a full batch: let more work arrive first.
+    let mut partial = false;
     loop {
         if shutdown.is_cancelled() {
             break;
+        }
+        if partial && !ctx.config.gather.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(ctx.config.gather) => {}
+                _ = shutdown.cancelled() => break,
+            }
         }
         let notified = ctx.wake.notified();
         tokio::pin!(notified);
@@ -125,8 +133,10 @@ pub async fn run_worker(ctx: Arc<WorkerContext>, n: usize, shutdown: Cancellatio
                 _ = tokio::time::sleep(ctx.config.poll) => {}
                 _ = shutdown.cancelled() => break,
             }
+            partial = true;
             continue;
         }
+        partial = jobs.len() < ctx.config.batch;
         if let Err(e) = process_batch(&ctx, jobs).await {
             tracing::error!(error = %e, worker = %name, "writing results failed; the jobs return to the queue when their lease ends");
             tokio::select! {
