@@ -4,9 +4,6 @@ use std::collections::HashMap;
 use crate::backend::{Get, WriteTurn, dispatch_write};
 use crate::{Accepted, NewReport, ReportId, ReportStatus, Store, StoreError, sha256_hex};
 
-/// Rows per multi-row `INSERT`: well under both databases' limit on bound parameters
-/// (SQLite 32,766; PostgreSQL 65,535) at the widest row (9 columns).
-const ROWS_PER_STATEMENT: usize = 200;
 /// Blob bytes per `INSERT` at most (a statement holds its parameters in memory).
 const BLOB_BYTES_PER_STATEMENT: usize = 16 * 1024 * 1024;
 
@@ -82,12 +79,14 @@ impl Store {
                 let mut end = start;
                 let mut bytes = 0;
                 while end < distinct.len()
-                    && end - start < ROWS_PER_STATEMENT
+                    && end - start < crate::ROWS_PER_STATEMENT
                     && (end == start || bytes + distinct[end].report.raw.len() <= BLOB_BYTES_PER_STATEMENT)
                 {
                     bytes += distinct[end].report.raw.len();
                     end += 1;
                 }
+                // A power-of-two row count: one of a few statement texts (see statement_chunks).
+                end = start + crate::pow2_floor(end - start);
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO blobs (sha256, size, data, stored_at) ");
                 qb.push_values(&distinct[start..end], |mut row, d| {
                     row.push_bind(&d.sha)
@@ -102,7 +101,7 @@ impl Store {
 
             // Reports: a new row, or one more submission of the earlier one. A row is new
             // exactly when its counter equals this batch's count (an earlier row has >= 1).
-            for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&distinct[..]) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO reports (sha256, size, channel, content_type, received_at, \
                      envelope_from, envelope_to, peer, source_name, status, submissions) ",
@@ -154,7 +153,7 @@ impl Store {
                     _ => None,
                 })
                 .collect();
-            for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&fresh) {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO jobs (report_id, available_at) ");
                 qb.push_values(chunk, |mut row, (id, at)| {
                     row.push_bind(*id).push_bind(*at);

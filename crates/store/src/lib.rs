@@ -34,6 +34,33 @@ pub use queue::Completion;
 pub use registry::RegistryTable;
 pub use types::*;
 
+/// Rows per multi-row statement at most: well under both databases' limit on bound
+/// parameters (SQLite 32,766; PostgreSQL 65,535) at the widest row (18 columns).
+pub(crate) const ROWS_PER_STATEMENT: usize = 128;
+
+/// Split `items` into chunks whose lengths are powers of two (at most
+/// [`ROWS_PER_STATEMENT`]), largest first. A multi-row statement's text depends on its row
+/// count; with power-of-two counts a handful of texts cover every batch, so the
+/// connection's statement cache keeps them prepared instead of parsing a new text
+/// (thousands of parameters) for every batch.
+pub(crate) fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = pow2_floor(rest.len().min(ROWS_PER_STATEMENT));
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// The largest power of two <= `n` (`n` >= 1).
+pub(crate) fn pow2_floor(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
@@ -41,4 +68,21 @@ pub type Millis = i64;
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statement_chunks_are_powers_of_two_covering_everything() {
+        for n in 0..600usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = super::statement_chunks(&items).collect();
+            assert_eq!(chunks.concat(), items);
+            for c in &chunks {
+                assert!(c.len().is_power_of_two() && c.len() <= super::ROWS_PER_STATEMENT);
+            }
+        }
+        assert_eq!(super::pow2_floor(1), 1);
+        assert_eq!(super::pow2_floor(200), 128);
+    }
 }

@@ -17,10 +17,6 @@ use crate::{
     StoreError, cases::CaseSql,
 };
 
-/// Rows per multi-row statement: well under both databases' limit on bound parameters
-/// (SQLite 32,766; PostgreSQL 65,535) at the widest row (18 columns).
-const ROWS_PER_STATEMENT: usize = 200;
-
 /// First-time results of one batch that join the same case.
 struct CaseGroup<'a> {
     /// The first report: its attribution and deadlines open the case if it is new.
@@ -162,7 +158,7 @@ impl Store {
             }
             let mut ours: HashSet<ReportId> = HashSet::with_capacity(results.len());
             for (claim, ids) in &by_claim {
-                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                for chunk in crate::statement_chunks(ids) {
                     let mut qb = sqlx::QueryBuilder::new("DELETE FROM jobs WHERE claim = ");
                     qb.push_bind(*claim).push(" AND report_id IN (");
                     let mut sep = qb.separated(", ");
@@ -184,7 +180,7 @@ impl Store {
             let mut current: HashMap<ReportId, (Option<CaseId>, Millis)> =
                 HashMap::with_capacity(ours.len());
             let ids: Vec<ReportId> = ours.iter().copied().collect();
-            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&ids) {
                 let mut qb =
                     sqlx::QueryBuilder::new("SELECT id, case_id, received_at FROM reports WHERE id IN (");
                 let mut sep = qb.separated(", ");
@@ -226,7 +222,7 @@ impl Store {
 
             // One upsert per chunk of cases: a new case, or more reports in the open one.
             let mut case_of: HashMap<(String, String), (CaseId, bool)> = HashMap::new();
-            for chunk in groups.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&groups) {
                 let mut qb = sqlx::QueryBuilder::new(csql.upsert_head);
                 qb.push_values(chunk, |mut row, g| {
                     let a = &g.first.attribution;
@@ -287,7 +283,7 @@ impl Store {
                 }).to_string()));
                 out[i] = Completion::Written { case_id: Some(case_id), case_opened: announcing };
             }
-            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&events) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO case_events (case_id, at, type, report_id, detail) ",
                 );
@@ -298,7 +294,7 @@ impl Store {
             }
 
             // The reports themselves, one multi-row update per chunk.
-            for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+            for chunk in crate::statement_chunks(&fresh) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "WITH v (id, format, kind, reporter, source_ip, source_port, event_time,                      origin_time, time_basis, scope, contract, network, country, abuse_contact,                      reason, case_id, detail, processed_at) AS (",
                 );
