@@ -4,7 +4,10 @@
 //!
 //! `cargo bench -p abusedesk-desk --bench ingest` (SQLite; PostgreSQL too when
 //! `ABUSEDESK_TEST_POSTGRES` is set). `ABUSEDESK_BENCH_REPORTS` changes the count,
-//! `ABUSEDESK_BENCH_CONNECTIONS` the number of client connections (default 32).
+//! `ABUSEDESK_BENCH_CONNECTIONS` the number of client connections (default 32). For
+//! experiments, `ABUSEDESK_BENCH_GATHER_MS`, `ABUSEDESK_BENCH_INTAKE_BATCH` and
+//! `ABUSEDESK_BENCH_WORKERS` override `workers.gather_ms`, `intake.batch` and
+//! `workers.count`.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -75,6 +78,18 @@ async fn run(label: &str, mut config: Config, reports: usize) {
     config.http.listen = "127.0.0.1:0".parse().unwrap();
     config.smtp.enabled = false;
     config.rdap.enabled = false;
+    if let Some(n) = std::env::var("ABUSEDESK_BENCH_INTAKE_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.intake.batch = n;
+    }
+    if let Some(n) = std::env::var("ABUSEDESK_BENCH_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.workers.count = n;
+    }
     if let Some(ms) = std::env::var("ABUSEDESK_BENCH_GATHER_MS")
         .ok()
         .and_then(|s| s.parse().ok())
