@@ -9,24 +9,11 @@ use crate::{
     ReportId, Scope, Store, StoreError,
 };
 
-pub(crate) struct CaseSql {
-    pub upsert: &'static str,
-    /// `INSERT INTO cases (...) ` for a multi-row upsert: the columns are kind, target,
-    /// scope, contract, network, country, abuse_contact, reason, state, report_count,
-    /// needs_full_headers, first_report_at, last_report_at, created_at, updated_at,
-    /// respond_by, resolve_by; then `VALUES ...` and [`CaseSql::upsert_tail`].
-    pub upsert_head: &'static str,
-    pub upsert_tail: &'static str,
-}
-
-/// The columns of a case upsert, in the order its values are given.
-macro_rules! upsert_columns {
-    () => {
-        "INSERT INTO cases (kind, target, scope, contract, network, country, abuse_contact, \
-         reason, state, report_count, needs_full_headers, first_report_at, last_report_at, \
-         created_at, updated_at, respond_by, resolve_by) "
-    };
-}
+/// `INSERT INTO cases (...) ` of the multi-row case upsert, in the order its values are
+/// given; then `VALUES ...` and [`case_upsert_tail`].
+pub(crate) const CASE_UPSERT_HEAD: &str = "INSERT INTO cases (kind, target, scope, contract, \
+     network, country, abuse_contact, reason, state, report_count, needs_full_headers, \
+     first_report_at, last_report_at, created_at, updated_at, respond_by, resolve_by) ";
 
 /// `ON CONFLICT` clause of the case upsert: `$min`/`$max` are the dialect's two-argument
 /// minimum and maximum. An open case with the same kind and target gains the new rows'
@@ -47,33 +34,11 @@ macro_rules! upsert_tail {
     };
 }
 
-/// The single-row upsert: $1 kind, $2 target, $3 scope, $4 contract, $5 network,
-/// $6 country, $7 abuse contact, $8 reason, $9 needs full headers, $10 received at,
-/// $11 now, $12 respond by, $13 resolve by, $14 report count.
-macro_rules! upsert_sql {
-    ($min:literal, $max:literal) => {
-        concat!(
-            upsert_columns!(),
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $14, $9, $10, $10, $11, $11, $12, $13)",
-            upsert_tail!($min, $max)
-        )
-    };
-}
-
-impl CaseSql {
-    pub(crate) fn for_pool(pool: &Pool) -> CaseSql {
-        match pool {
-            Pool::Sqlite(_) => CaseSql {
-                upsert: upsert_sql!("MIN", "MAX"),
-                upsert_head: upsert_columns!(),
-                upsert_tail: upsert_tail!("MIN", "MAX"),
-            },
-            Pool::Postgres(_) => CaseSql {
-                upsert: upsert_sql!("LEAST", "GREATEST"),
-                upsert_head: upsert_columns!(),
-                upsert_tail: upsert_tail!("LEAST", "GREATEST"),
-            },
-        }
+/// The dialect's `ON CONFLICT` clause for [`CASE_UPSERT_HEAD`].
+pub(crate) fn case_upsert_tail(pool: &Pool) -> &'static str {
+    match pool {
+        Pool::Sqlite(_) => upsert_tail!("MIN", "MAX"),
+        Pool::Postgres(_) => upsert_tail!("LEAST", "GREATEST"),
     }
 }
 

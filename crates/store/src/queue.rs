@@ -14,7 +14,8 @@ use serde_json::json;
 use crate::backend::{Get, Pool, dispatch, dispatch_write};
 use crate::{
     CaseId, ClaimedJob, Millis, ParsedReport, ProcessResult, Processed, ReportId, Store,
-    StoreError, cases::CaseSql,
+    StoreError,
+    cases::{CASE_UPSERT_HEAD, case_upsert_tail},
 };
 
 /// First-time results of one batch that join the same case.
@@ -140,13 +141,12 @@ impl Store {
     /// Write the results of processed jobs, each with its case bookkeeping, in one
     /// transaction. Results whose claim is stale are skipped ([`Completion::LostClaim`]).
     ///
-    /// The common case — a report processed for the first time — goes in with a few
-    /// multi-row statements per batch (one upsert per batch for all its cases, one insert
-    /// for all its events, one update for all its reports); re-processing a report that
-    /// is already in a case, and unparseable reports, take the row-by-row path.
+    /// A batch goes in with a few multi-row statements (one upsert for all its cases, one
+    /// insert for all its events, one update for all its processed reports); only taking
+    /// a re-processed report out of its old case, and unparseable reports, go row by row.
     pub async fn complete(&self, results: &[Processed]) -> Result<Vec<Completion>, StoreError> {
         let _writing = self.writer().await;
-        let csql = CaseSql::for_pool(&self.pool);
+        let upsert_tail = case_upsert_tail(&self.pool);
         dispatch_write!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut out = vec![Completion::LostClaim; results.len()];
@@ -193,11 +193,14 @@ impl Store {
                 }
             }
 
-            // 3. First-time results join their cases in bulk; the rest go row by row.
+            // 3. Each result: a report leaving its old case is taken out of it (row by row:
+            // re-processing is rare); one staying in its open case changes no counter;
+            // every other parsed report joins its case in bulk below.
             let mut groups: Vec<CaseGroup<'_>> = Vec::new();
             let mut group_of: HashMap<(&str, &str), usize> = HashMap::new();
-            let mut fresh: Vec<(usize, &ParsedReport, Millis)> = Vec::new();
-            let mut slow: Vec<(usize, Option<CaseId>, Millis)> = Vec::new();
+            let mut joining: Vec<(usize, &ParsedReport, Millis)> = Vec::new();
+            // (result index, report, its case): the processed reports to write.
+            let mut updates: Vec<(usize, &ParsedReport, CaseId)> = Vec::with_capacity(results.len());
             for (i, p) in results.iter().enumerate() {
                 // A report listed twice takes effect once: its job row is gone after the first.
                 if !ours.remove(&p.report_id) {
@@ -206,7 +209,61 @@ impl Store {
                 let (old_case, received_at) = *current.get(&p.report_id).ok_or_else(|| {
                     StoreError::Corrupt(format!("job for report {} has no report", p.report_id))
                 })?;
-                match (&p.result, old_case) {
+                // The open case a re-processed report stays in (same kind and target).
+                let mut stays_in = None;
+                if let (ProcessResult::Parsed(r), Some(old)) = (&p.result, old_case) {
+                    stays_in = sqlx::query(
+                        "SELECT id FROM cases WHERE id = $1 AND kind = $2 AND target = $3 \
+                         AND closed_at IS NULL",
+                    )
+                    .bind(old)
+                    .bind(&r.kind)
+                    .bind(&r.case.target)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|_| old);
+                }
+                if let Some(old) = old_case
+                    && stays_in.is_none()
+                {
+                    let reason = match p.result {
+                        ProcessResult::Parsed(_) => "re-processed into another case",
+                        ProcessResult::Unparseable { .. } => "re-processed: unparseable",
+                    };
+                    sqlx::query(
+                        "UPDATE cases SET report_count = report_count - 1, updated_at = $2 \
+                         WHERE id = $1",
+                    )
+                    .bind(old)
+                    .bind(p.processed_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO case_events (case_id, at, type, report_id, detail) \
+                         VALUES ($1, $2, 'report_removed', $3, $4)",
+                    )
+                    .bind(old)
+                    .bind(p.processed_at)
+                    .bind(p.report_id)
+                    .bind(json!({ "reason": reason }).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                match (&p.result, stays_in) {
+                    (ProcessResult::Parsed(r), Some(case_id)) => {
+                        sqlx::query(
+                            "INSERT INTO case_events (case_id, at, type, report_id, detail) \
+                             VALUES ($1, $2, 'report_reprocessed', $3, $4)",
+                        )
+                        .bind(case_id)
+                        .bind(p.processed_at)
+                        .bind(p.report_id)
+                        .bind(json!({}).to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                        updates.push((i, r, case_id));
+                        out[i] = Completion::Written { case_id: Some(case_id), case_opened: false };
+                    }
                     (ProcessResult::Parsed(r), None) => {
                         let key = (r.kind.as_str(), r.case.target.as_str());
                         let g = *group_of.entry(key).or_insert_with(|| {
@@ -214,16 +271,32 @@ impl Store {
                             groups.len() - 1
                         });
                         groups[g].add(r, received_at, p.processed_at);
-                        fresh.push((i, r, received_at));
+                        joining.push((i, r, received_at));
                     }
-                    _ => slow.push((i, old_case, received_at)),
+                    (ProcessResult::Unparseable { format, error, detail }, _) => {
+                        sqlx::query(
+                            "UPDATE reports SET status = 'unparseable', format = $2, kind = NULL, \
+                             reporter = NULL, source_ip = NULL, source_port = NULL, event_time = NULL, \
+                             origin_time = NULL, time_basis = NULL, scope = NULL, contract = NULL, \
+                             network = NULL, country = NULL, abuse_contact = NULL, reason = NULL, \
+                             case_id = NULL, error = $3, detail = $4, processed_at = $5 WHERE id = $1",
+                        )
+                        .bind(p.report_id)
+                        .bind(format)
+                        .bind(error)
+                        .bind(detail.to_string())
+                        .bind(p.processed_at)
+                        .execute(&mut *tx)
+                        .await?;
+                        out[i] = Completion::Written { case_id: None, case_opened: false };
+                    }
                 }
             }
 
-            // One upsert per chunk of cases: a new case, or more reports in the open one.
-            let mut case_of: HashMap<(String, String), (CaseId, bool)> = HashMap::new();
+            // 4. One upsert per chunk of cases: a new case, or more reports in the open one.
+            let mut case_of: HashMap<(&str, &str), (CaseId, bool)> = HashMap::new();
             for chunk in crate::statement_chunks(&groups) {
-                let mut qb = sqlx::QueryBuilder::new(csql.upsert_head);
+                let mut qb = sqlx::QueryBuilder::new(CASE_UPSERT_HEAD);
                 qb.push_values(chunk, |mut row, g| {
                     let a = &g.first.attribution;
                     row.push_bind(&g.first.kind)
@@ -244,26 +317,29 @@ impl Store {
                         .push_bind(g.first.case.respond_by)
                         .push_bind(g.first.case.resolve_by);
                 });
-                qb.push(csql.upsert_tail);
+                qb.push(upsert_tail);
                 for row in qb.build().fetch_all(&mut *tx).await? {
-                    let key = (row.string("kind")?, row.string("target")?);
-                    let Some(&g) = group_of.get(&(key.0.as_str(), key.1.as_str())) else {
-                        return Err(StoreError::Corrupt(format!("the store returned an unknown case {key:?}")));
+                    let (kind, target) = (row.string("kind")?, row.string("target")?);
+                    let Some(&g) = group_of.get(&(kind.as_str(), target.as_str())) else {
+                        return Err(StoreError::Corrupt(format!(
+                            "the store returned an unknown case {kind} {target}"
+                        )));
                     };
+                    let first = groups[g].first;
                     let opened = row.i64("report_count")? == groups[g].count;
-                    case_of.insert(key, (row.i64("id")?, opened));
+                    case_of.insert((first.kind.as_str(), first.case.target.as_str()), (row.i64("id")?, opened));
                 }
             }
 
             // Events, in report order within each case: `case_opened` before its first
             // report, then one `report_added` per report.
             let mut events: Vec<(CaseId, Millis, &'static str, ReportId, String)> =
-                Vec::with_capacity(fresh.len() + groups.len());
+                Vec::with_capacity(joining.len() + groups.len());
             let mut announced: HashSet<CaseId> = HashSet::new();
-            for &(i, r, received_at) in &fresh {
+            for &(i, r, received_at) in &joining {
                 let p = &results[i];
                 let &(case_id, opened) = case_of
-                    .get(&(r.kind.clone(), r.case.target.clone()))
+                    .get(&(r.kind.as_str(), r.case.target.as_str()))
                     .ok_or_else(|| StoreError::Corrupt(format!("no case came back for {}", r.case.target)))?;
                 let a = &r.attribution;
                 let announcing = opened && announced.insert(case_id);
@@ -281,6 +357,7 @@ impl Store {
                     "source_ip": r.source_ip,
                     "event_time": r.origin_time.or(r.event_time),
                 }).to_string()));
+                updates.push((i, r, case_id));
                 out[i] = Completion::Written { case_id: Some(case_id), case_opened: announcing };
             }
             for chunk in crate::statement_chunks(&events) {
@@ -293,15 +370,16 @@ impl Store {
                 qb.build().execute(&mut *tx).await?;
             }
 
-            // The reports themselves, one multi-row update per chunk.
-            for chunk in crate::statement_chunks(&fresh) {
+            // 5. The processed reports, one multi-row update per chunk.
+            for chunk in crate::statement_chunks(&updates) {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "WITH v (id, format, kind, reporter, source_ip, source_port, event_time,                      origin_time, time_basis, scope, contract, network, country, abuse_contact,                      reason, case_id, detail, processed_at) AS (",
+                    "WITH v (id, format, kind, reporter, source_ip, source_port, event_time, \
+                     origin_time, time_basis, scope, contract, network, country, abuse_contact, \
+                     reason, case_id, detail, processed_at) AS (",
                 );
-                qb.push_values(chunk, |mut row, &(i, r, _)| {
+                qb.push_values(chunk, |mut row, &(i, r, case_id)| {
                     let p = &results[i];
                     let a = &r.attribution;
-                    let case_id = case_of.get(&(r.kind.clone(), r.case.target.clone())).map(|c| c.0);
                     row.push_bind(p.report_id)
                         .push_bind(&r.format)
                         .push_bind(&r.kind)
@@ -322,186 +400,15 @@ impl Store {
                         .push_bind(p.processed_at);
                 });
                 qb.push(
-                    ") UPDATE reports SET status = 'processed', format = v.format, kind = v.kind,                      reporter = v.reporter, source_ip = v.source_ip, source_port = v.source_port,                      event_time = v.event_time, origin_time = v.origin_time,                      time_basis = v.time_basis, scope = v.scope, contract = v.contract,                      network = v.network, country = v.country, abuse_contact = v.abuse_contact,                      reason = v.reason, case_id = v.case_id, error = NULL, detail = v.detail,                      processed_at = v.processed_at FROM v WHERE reports.id = v.id",
+                    ") UPDATE reports SET status = 'processed', format = v.format, kind = v.kind, \
+                     reporter = v.reporter, source_ip = v.source_ip, source_port = v.source_port, \
+                     event_time = v.event_time, origin_time = v.origin_time, \
+                     time_basis = v.time_basis, scope = v.scope, contract = v.contract, \
+                     network = v.network, country = v.country, abuse_contact = v.abuse_contact, \
+                     reason = v.reason, case_id = v.case_id, error = NULL, detail = v.detail, \
+                     processed_at = v.processed_at FROM v WHERE reports.id = v.id",
                 );
                 qb.build().execute(&mut *tx).await?;
-            }
-
-            // 4. Re-processing and unparseable reports, one by one.
-            for (i, old_case, received_at) in slow {
-                let p = &results[i];
-                match &p.result {
-                    ProcessResult::Parsed(r) => {
-                        // Re-processing into the same open case changes no counter.
-                        let mut same_case = None;
-                        if let Some(old) = old_case {
-                            let hit = sqlx::query(
-                                "SELECT id FROM cases WHERE id = $1 AND kind = $2 AND target = $3 \
-                                 AND closed_at IS NULL",
-                            )
-                            .bind(old)
-                            .bind(&r.kind)
-                            .bind(&r.case.target)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            same_case = hit.map(|_| old);
-                        }
-                        let (case_id, opened) = if let Some(id) = same_case {
-                            sqlx::query(
-                                "INSERT INTO case_events (case_id, at, type, report_id, detail) \
-                                 VALUES ($1, $2, 'report_reprocessed', $3, $4)",
-                            )
-                            .bind(id)
-                            .bind(p.processed_at)
-                            .bind(p.report_id)
-                            .bind(json!({}).to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                            (id, false)
-                        } else {
-                            if let Some(old) = old_case {
-                                sqlx::query(
-                                    "UPDATE cases SET report_count = report_count - 1, updated_at = $2 \
-                                     WHERE id = $1",
-                                )
-                                .bind(old)
-                                .bind(p.processed_at)
-                                .execute(&mut *tx)
-                                .await?;
-                                sqlx::query(
-                                    "INSERT INTO case_events (case_id, at, type, report_id, detail) \
-                                     VALUES ($1, $2, 'report_removed', $3, $4)",
-                                )
-                                .bind(old)
-                                .bind(p.processed_at)
-                                .bind(p.report_id)
-                                .bind(json!({"reason": "re-processed into another case"}).to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            let a = &r.attribution;
-                            let row = sqlx::query(csql.upsert)
-                                .bind(&r.kind)
-                                .bind(&r.case.target)
-                                .bind(a.scope.as_str())
-                                .bind(&a.contract)
-                                .bind(&a.network)
-                                .bind(&a.country)
-                                .bind(&a.abuse_contact)
-                                .bind(&a.reason)
-                                .bind(r.case.needs_full_headers)
-                                .bind(received_at)
-                                .bind(p.processed_at)
-                                .bind(r.case.respond_by)
-                                .bind(r.case.resolve_by)
-                                .bind(1i64)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            let id = row.i64("id")?;
-                            let opened = row.i64("report_count")? == 1;
-                            if opened {
-                                sqlx::query(
-                                    "INSERT INTO case_events (case_id, at, type, report_id, detail) \
-                                     VALUES ($1, $2, 'case_opened', $3, $4)",
-                                )
-                                .bind(id)
-                                .bind(p.processed_at)
-                                .bind(p.report_id)
-                                .bind(json!({
-                                    "kind": r.kind,
-                                    "target": r.case.target,
-                                    "scope": a.scope,
-                                    "reason": a.reason,
-                                }).to_string())
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            sqlx::query(
-                                "INSERT INTO case_events (case_id, at, type, report_id, detail) \
-                                 VALUES ($1, $2, 'report_added', $3, $4)",
-                            )
-                            .bind(id)
-                            .bind(p.processed_at)
-                            .bind(p.report_id)
-                            .bind(json!({
-                                "received_at": received_at,
-                                "format": r.format,
-                                "source_ip": r.source_ip,
-                                "event_time": r.origin_time.or(r.event_time),
-                            }).to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                            (id, opened)
-                        };
-                        let a = &r.attribution;
-                        sqlx::query(
-                            "UPDATE reports SET status = 'processed', format = $2, kind = $3, \
-                             reporter = $4, source_ip = $5, source_port = $6, event_time = $7, \
-                             origin_time = $8, time_basis = $9, scope = $10, contract = $11, \
-                             network = $12, country = $13, abuse_contact = $14, reason = $15, \
-                             case_id = $16, error = NULL, detail = $17, processed_at = $18 \
-                             WHERE id = $1",
-                        )
-                        .bind(p.report_id)
-                        .bind(&r.format)
-                        .bind(&r.kind)
-                        .bind(&r.reporter)
-                        .bind(&r.source_ip)
-                        .bind(r.source_port)
-                        .bind(r.event_time)
-                        .bind(r.origin_time)
-                        .bind(&r.time_basis)
-                        .bind(a.scope.as_str())
-                        .bind(&a.contract)
-                        .bind(&a.network)
-                        .bind(&a.country)
-                        .bind(&a.abuse_contact)
-                        .bind(&a.reason)
-                        .bind(case_id)
-                        .bind(r.detail.to_string())
-                        .bind(p.processed_at)
-                        .execute(&mut *tx)
-                        .await?;
-                        out[i] = Completion::Written { case_id: Some(case_id), case_opened: opened };
-                    }
-                    ProcessResult::Unparseable { format, error, detail } => {
-                        if let Some(old) = old_case {
-                            sqlx::query(
-                                "UPDATE cases SET report_count = report_count - 1, updated_at = $2 \
-                                 WHERE id = $1",
-                            )
-                            .bind(old)
-                            .bind(p.processed_at)
-                            .execute(&mut *tx)
-                            .await?;
-                            sqlx::query(
-                                "INSERT INTO case_events (case_id, at, type, report_id, detail) \
-                                 VALUES ($1, $2, 'report_removed', $3, $4)",
-                            )
-                            .bind(old)
-                            .bind(p.processed_at)
-                            .bind(p.report_id)
-                            .bind(json!({"reason": "re-processed: unparseable"}).to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        sqlx::query(
-                            "UPDATE reports SET status = 'unparseable', format = $2, kind = NULL, \
-                             reporter = NULL, source_ip = NULL, source_port = NULL, event_time = NULL, \
-                             origin_time = NULL, time_basis = NULL, scope = NULL, contract = NULL, \
-                             network = NULL, country = NULL, abuse_contact = NULL, reason = NULL, \
-                             case_id = NULL, error = $3, detail = $4, processed_at = $5 WHERE id = $1",
-                        )
-                        .bind(p.report_id)
-                        .bind(format)
-                        .bind(error)
-                        .bind(detail.to_string())
-                        .bind(p.processed_at)
-                        .execute(&mut *tx)
-                        .await?;
-                        out[i] = Completion::Written { case_id: None, case_opened: false };
-                    }
-                }
             }
             tx.commit().await?;
             Ok(out)

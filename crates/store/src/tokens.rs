@@ -67,7 +67,7 @@ impl Store {
             return Ok(None);
         }
         let hash = sha256_hex(secret.as_bytes());
-        dispatch_write!(self, pool => {
+        let info = dispatch!(self, pool => {
             let row = sqlx::query(
                 "SELECT id, name, hint, created_at, last_used_at, revoked_at FROM api_tokens \
                  WHERE hash = $1 AND revoked_at IS NULL",
@@ -76,17 +76,22 @@ impl Store {
             .fetch_optional(pool)
             .await?;
             let Some(row) = row else { return Ok(None) };
-            let info = token_from_row(&row)?;
-            if info.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
-                let _writing = self.writer().await;
+            token_from_row(&row)?
+        });
+        if info
+            .last_used_at
+            .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS)
+        {
+            let _writing = self.writer().await;
+            dispatch_write!(self, pool => {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                     .bind(info.id)
                     .bind(now)
                     .execute(pool)
                     .await?;
-            }
-            Ok(Some(info))
-        })
+            });
+        }
+        Ok(Some(info))
     }
 
     /// All tokens, oldest first.
