@@ -68,6 +68,18 @@ pub fn departure(
     }
     let hop = &hops[chosen];
     let ip = hop.received.from_ip?;
+    let through = || {
+        format!(
+            "the message left our network at hop {} through our relay{} {}",
+            exit + 1,
+            if relays.len() > 1 { "s" } else { "" },
+            relays
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let reason = if chosen == exit {
         format!(
             "hop {} is the topmost whose sender is in our address space: {ip} handed the message to {} outside our network",
@@ -79,26 +91,11 @@ pub fn departure(
                 .unwrap_or("an unnamed host")
         )
     } else if relays.last() == Some(&ip) {
-        format!(
-            "the message left our network at hop {} through our relay{} {}; no sender below them is recorded",
-            exit + 1,
-            if relays.len() > 1 { "s" } else { "" },
-            relays
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("{}; no sender below them is recorded", through())
     } else {
         format!(
-            "the message left our network at hop {} through our relay{} {}; hop {} shows {ip} handing it to {}",
-            exit + 1,
-            if relays.len() > 1 { "s" } else { "" },
-            relays
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            "{}; hop {} shows {ip} handing it to {}",
+            through(),
             chosen + 1,
             hop.received.by.as_deref().unwrap_or("our relay")
         )

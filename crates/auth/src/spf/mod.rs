@@ -314,6 +314,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Expands a domain-spec and applies RFC 7208 section 7.3 truncation.
+    /// The mechanism's domain-spec expanded, or the current domain when it has none.
+    async fn target_or_domain(&mut self, spec: Option<&MacroString>, domain: &str) -> String {
+        match spec {
+            Some(m) => self.target(m, domain).await,
+            None => domain.to_owned(),
+        }
+    }
+
     async fn target(&mut self, m: &MacroString, domain: &str) -> String {
         let mut vars = self.vars(domain);
         if m.needs_validated() {
@@ -420,10 +428,7 @@ impl<'a> Ctx<'a> {
                         cidr6,
                     } => {
                         self.count_lookup()?;
-                        let name = match spec {
-                            Some(m) => self.target(m, &domain).await,
-                            None => domain.clone(),
-                        };
+                        let name = self.target_or_domain(spec.as_ref(), &domain).await;
                         self.addresses_match(&name, *cidr4, *cidr6).await?
                     }
                     Mechanism::Mx {
@@ -432,18 +437,12 @@ impl<'a> Ctx<'a> {
                         cidr6,
                     } => {
                         self.count_lookup()?;
-                        let name = match spec {
-                            Some(m) => self.target(m, &domain).await,
-                            None => domain.clone(),
-                        };
+                        let name = self.target_or_domain(spec.as_ref(), &domain).await;
                         self.mx_match(&name, *cidr4, *cidr6).await?
                     }
                     Mechanism::Ptr(spec) => {
                         self.count_lookup()?;
-                        let name = match spec {
-                            Some(m) => self.target(m, &domain).await,
-                            None => domain.clone(),
-                        };
+                        let name = self.target_or_domain(spec.as_ref(), &domain).await;
                         self.ptr_match(&name).await
                     }
                     Mechanism::Exists(spec) => {

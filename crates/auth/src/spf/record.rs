@@ -382,6 +382,26 @@ pub fn parse_domain_spec(s: &str) -> Result<MacroString, SyntaxError> {
     Ok(ms)
 }
 
+/// `:ADDR[/LEN]` of an `ip4`/`ip6` mechanism (`family` names it in errors).
+fn parse_ip_prefix<A: std::str::FromStr>(
+    arg: &str,
+    mechanism: &str,
+    family: &str,
+    max: u8,
+) -> Result<(A, u8), SyntaxError> {
+    let v = arg
+        .strip_prefix(':')
+        .ok_or(SyntaxError(format!("{mechanism} needs an address")))?;
+    let (addr, prefix) = match v.split_once('/') {
+        Some((a, p)) => (a, parse_cidr(p, max)?),
+        None => (v, max),
+    };
+    let addr = addr
+        .parse()
+        .map_err(|_| SyntaxError(format!("invalid {family} address {addr:?}")))?;
+    Ok((addr, prefix))
+}
+
 fn parse_cidr(s: &str, max: u8) -> Result<u8, SyntaxError> {
     let valid =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
@@ -527,29 +547,11 @@ pub fn parse_terms(terms: &str) -> Result<Record, SyntaxError> {
                 }
             }
             "ip4" => {
-                let v = arg
-                    .strip_prefix(':')
-                    .ok_or(SyntaxError("ip4 needs an address".into()))?;
-                let (addr, prefix) = match v.split_once('/') {
-                    Some((a, p)) => (a, parse_cidr(p, 32)?),
-                    None => (v, 32),
-                };
-                let addr: Ipv4Addr = addr
-                    .parse()
-                    .map_err(|_| SyntaxError(format!("invalid IPv4 address {addr:?}")))?;
+                let (addr, prefix) = parse_ip_prefix::<Ipv4Addr>(arg, "ip4", "IPv4", 32)?;
                 Mechanism::Ip4 { addr, prefix }
             }
             "ip6" => {
-                let v = arg
-                    .strip_prefix(':')
-                    .ok_or(SyntaxError("ip6 needs an address".into()))?;
-                let (addr, prefix) = match v.rsplit_once('/') {
-                    Some((a, p)) => (a, parse_cidr(p, 128)?),
-                    None => (v, 128),
-                };
-                let addr: Ipv6Addr = addr
-                    .parse()
-                    .map_err(|_| SyntaxError(format!("invalid IPv6 address {addr:?}")))?;
+                let (addr, prefix) = parse_ip_prefix::<Ipv6Addr>(arg, "ip6", "IPv6", 128)?;
                 Mechanism::Ip6 { addr, prefix }
             }
             _ => return err(format!("unknown mechanism {term:?}")),
