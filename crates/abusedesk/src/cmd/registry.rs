@@ -71,6 +71,31 @@ fn is_json(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
+type Parse<T> = fn(&[u8]) -> Result<Vec<T>, ImportErrors>;
+
+/// Reads each file, parses it as JSON (`.json`) or CSV, and hands every record to `each`;
+/// a file that does not parse goes to `report`. `Err` only when a file cannot be read.
+fn parse_each<T>(
+    paths: &[PathBuf],
+    json: Parse<T>,
+    csv: Parse<T>,
+    report: &mut impl FnMut(&Path, ImportErrors),
+    mut each: impl FnMut(T),
+) -> Result<(), String> {
+    for p in paths {
+        let bytes = read(p)?;
+        match if is_json(p) {
+            json(&bytes)
+        } else {
+            csv(&bytes)
+        } {
+            Ok(v) => v.into_iter().for_each(&mut each),
+            Err(e) => report(p, e),
+        }
+    }
+    Ok(())
+}
+
 /// Imports every file; problems are printed per file. `None` when any file failed.
 fn load(files: &Files) -> Result<Option<RegistryIndex>, String> {
     let mut b = IndexBuilder::new();
@@ -101,68 +126,44 @@ fn load(files: &Files) -> Result<Option<RegistryIndex>, String> {
             Err(e) => report(p, e),
         }
     }
-    for p in &files.networks {
-        let bytes = read(p)?;
-        let r = if is_json(p) {
-            networks_from_json(&bytes)
-        } else {
-            networks_from_csv(&bytes)
-        };
-        match r {
-            Ok(v) => v.into_iter().for_each(|n| {
-                b.network(n);
-            }),
-            Err(e) => report(p, e),
-        }
-    }
-    for p in &files.contracts {
-        let bytes = read(p)?;
-        let r = if is_json(p) {
-            contracts_from_json(&bytes)
-        } else {
-            contracts_from_csv(&bytes)
-        };
-        match r {
-            Ok(v) => v.into_iter().for_each(|c| {
-                b.contract(c);
-            }),
-            Err(e) => report(p, e),
-        }
-    }
-    for p in &files.assignments {
-        let bytes = read(p)?;
-        let r = if is_json(p) {
-            assignments_from_json(&bytes)
-        } else {
-            assignments_from_csv(&bytes)
-        };
-        match r {
-            Ok(v) => {
-                for a in &v {
-                    b.assignment(RowId(row), a);
-                    row += 1;
-                }
-            }
-            Err(e) => report(p, e),
-        }
-    }
-    for p in &files.domains {
-        let bytes = read(p)?;
-        let r = if is_json(p) {
-            domains_from_json(&bytes)
-        } else {
-            domains_from_csv(&bytes)
-        };
-        match r {
-            Ok(v) => {
-                for d in &v {
-                    b.domain(RowId(row), d);
-                    row += 1;
-                }
-            }
-            Err(e) => report(p, e),
-        }
-    }
+    parse_each(
+        &files.networks,
+        networks_from_json,
+        networks_from_csv,
+        &mut report,
+        |n| {
+            b.network(n);
+        },
+    )?;
+    parse_each(
+        &files.contracts,
+        contracts_from_json,
+        contracts_from_csv,
+        &mut report,
+        |c| {
+            b.contract(c);
+        },
+    )?;
+    parse_each(
+        &files.assignments,
+        assignments_from_json,
+        assignments_from_csv,
+        &mut report,
+        |a| {
+            b.assignment(RowId(row), &a);
+            row += 1;
+        },
+    )?;
+    parse_each(
+        &files.domains,
+        domains_from_json,
+        domains_from_csv,
+        &mut report,
+        |d| {
+            b.domain(RowId(row), &d);
+            row += 1;
+        },
+    )?;
     Ok(ok.then(|| b.build()))
 }
 
